@@ -1,0 +1,277 @@
+"""Board bring-up for uploads: Wi-Fi with a deadline, NTP time, Unix seconds for `iat`.
+
+    import ei_net
+    ip = ei_net.connect("my-ssid", "my-password", timeout_ms=15000, retries=2)
+    ei_net.sync_time()            # NTP; returns Unix seconds or None
+    iat = ei_net.unix_time()      # int seconds since 1970, or None if the clock was never set
+    name = ei_net.mac()           # "aa:bb:cc:dd:ee:ff", a stable device_name
+
+Wi-Fi status codes differ between ports (Pico W: 0..3 and -1..-3; ESP32: 1000/1001/1010 and
+200-212), so they are only ever compared with the `network.STAT_*` constants that the running
+port defines; a constant a port lacks matches nothing, and then `isconnected()` and the deadline
+decide. A failed connection raises `WifiError` whose `cause` is one of "wrong_password", "no_ap",
+"connect_fail" or "timeout" and whose message names the SSID, never the password.
+
+`time.time()` counts from 2000 on the ESP32 and from 1970 on rp2 and unix; `unix_time()` reads
+the port's epoch from `time.gmtime(0)` and returns None while the clock has not been set (a year
+before 2024: the ESP32 boots at 2000-01-01, the Pico W at 2021-01-01), so callers leave `iat` out.
+
+Runs on MicroPython and CPython (where `network` and `ntptime` come from boards/sim or a test).
+Messages go to the `log` hook (a function taking one str, default None = silent):
+`ei_net.log = print` to see them.
+
+Memory: importing the .mpy costs about 2.5 KB of heap; `connect()` allocates a few small
+objects per poll (status ints, no buffers) and `unix_time()` one long int on 32-bit boards.
+"""
+
+import time
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef,misc]
+        return x
+
+
+try:
+    _ticks_ms = time.ticks_ms
+    _ticks_diff = time.ticks_diff
+    _sleep_ms = time.sleep_ms
+except AttributeError:  # CPython: the same three, from the monotonic clock
+
+    def _ticks_ms():  # type: ignore[misc]
+        return int(time.monotonic() * 1000)  # type: ignore[attr-defined]
+
+    def _ticks_diff(a, b):  # type: ignore[misc]
+        return a - b
+
+    def _sleep_ms(ms):  # type: ignore[misc]
+        time.sleep(ms / 1000)
+
+
+_POLL_MS = const(100)
+_EPOCH_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01 (UTC)
+# 2024-01-01T00:00:00Z: an earlier clock was never set. Not const(): above a 32-bit small int.
+_UNIX_2024 = 1704067200
+
+# Hook for progress messages: None (silent) or a function taking one str.
+log = None
+
+
+def _log(msg):
+    if log is not None:
+        log(msg)
+
+
+class WifiError(OSError):
+    """Wi-Fi connection failed. `cause`: "wrong_password", "no_ap", "connect_fail", "timeout"."""
+
+    def __init__(self, cause, message, status=None):
+        super().__init__(message)
+        self.cause = cause
+        self.status = status
+
+
+# Status constant names (as on the ports) -> cause. Looked up by name at run time so a
+# constant that this port lacks simply never matches.
+_FAIL_NAMES = (
+    ("STAT_WRONG_PASSWORD", "wrong_password"),
+    # ESP-IDF reports a bad WPA2 password as a 4-way handshake timeout.
+    ("STAT_HANDSHAKE_TIMEOUT", "wrong_password"),
+    ("STAT_NO_AP_FOUND", "no_ap"),
+    ("STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY", "no_ap"),
+    ("STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD", "no_ap"),
+    ("STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD", "no_ap"),
+    ("STAT_BEACON_TIMEOUT", "no_ap"),
+    ("STAT_CONNECT_FAIL", "connect_fail"),
+    ("STAT_ASSOC_FAIL", "connect_fail"),
+)
+
+_MESSAGES = {
+    "wrong_password": "wrong Wi-Fi password for",
+    "no_ap": "no Wi-Fi access point found named",
+    "connect_fail": "Wi-Fi connection refused by",
+    "timeout": "Wi-Fi connect timed out for",
+}
+
+
+def classify(status, net=None):
+    """Map a `WLAN.status()` value to "connected", "connecting" or a failure cause.
+
+    Unknown codes (e.g. the Pico W's 2, "joined, no IP yet") count as "connecting": the
+    deadline, not a guess, ends the wait.
+    """
+    if net is None:
+        import network as net
+    got = getattr(net, "STAT_GOT_IP", None)
+    if got is not None and status == got:
+        return "connected"
+    for name, cause in _FAIL_NAMES:
+        code = getattr(net, name, None)
+        if code is not None and status == code:
+            return cause
+    return "connecting"
+
+
+def _wlan():
+    import network
+
+    return network, network.WLAN(network.STA_IF)
+
+
+def _ip(wlan):
+    try:
+        return wlan.ipconfig("addr4")[0]
+    except (AttributeError, ValueError, TypeError, OSError):
+        return wlan.ifconfig()[0]
+
+
+def _is_up(net, wlan):
+    if not wlan.isconnected():
+        return False
+    got = getattr(net, "STAT_GOT_IP", None)
+    return got is None or wlan.status() == got
+
+
+def connected():
+    """True while the station interface is associated and has an address."""
+    net, wlan = _wlan()
+    return wlan.active() and _is_up(net, wlan)
+
+
+def connect(ssid, password, timeout_ms=15000, retries=2, hostname=None):
+    """Join `ssid` and return the IP address as a str; raise WifiError naming the cause.
+
+    Each attempt waits up to `timeout_ms`. A wrong password is not retried (retrying cannot
+    help and some access points lock a client out); no access point, a refused association
+    and a timeout are retried `retries` times. Returns at once if already connected.
+    """
+    net, wlan = _wlan()
+    if hostname:
+        try:
+            net.hostname(hostname)
+        except (AttributeError, ValueError, OSError):
+            pass
+    wlan.active(True)
+    if _is_up(net, wlan):
+        return _ip(wlan)
+    cause = "timeout"
+    status = None
+    for attempt in range(retries + 1):
+        if attempt:
+            _log("ei_net: retry {} after {}".format(attempt, cause))
+            try:
+                wlan.disconnect()
+            except OSError:
+                pass
+            _sleep_ms(_POLL_MS)
+        _log("ei_net: connecting to {!r}".format(ssid))
+        wlan.connect(ssid, password)
+        start = _ticks_ms()
+        cause = "timeout"
+        while _ticks_diff(_ticks_ms(), start) < timeout_ms:
+            status = wlan.status()
+            state = classify(status, net)
+            if state == "connected" or (state == "connecting" and _is_up(net, wlan)):
+                ip = _ip(wlan)
+                _log("ei_net: connected, ip " + ip)
+                return ip
+            if state != "connecting":
+                cause = state
+                break
+            _sleep_ms(_POLL_MS)
+        if cause == "wrong_password":
+            break
+    try:
+        wlan.disconnect()
+    except OSError:
+        pass
+    raise WifiError(cause, "{} {!r} (status {})".format(_MESSAGES[cause], ssid, status), status)
+
+
+def disconnect():
+    """Leave the access point and switch the station interface off (saves power)."""
+    _net, wlan = _wlan()
+    try:
+        wlan.disconnect()
+    finally:
+        wlan.active(False)
+
+
+def mac():
+    """The station MAC address as "aa:bb:cc:dd:ee:ff" (a stable device_name)."""
+    _net, wlan = _wlan()
+    raw = wlan.config("mac")
+    return ":".join("{:02x}".format(b) for b in raw)
+
+
+def to_unix(secs, epoch_year=None):
+    """Convert a port's `time.time()` value to Unix seconds; None before 2024 (clock unset).
+
+    `epoch_year` is the port's epoch (1970 or 2000); default: this port's, from gmtime(0).
+    """
+    if epoch_year is None:
+        epoch_year = time.gmtime(0)[0]
+    unix = int(secs) + (_EPOCH_2000 if epoch_year == 2000 else 0)
+    if unix < _UNIX_2024:
+        return None
+    return unix
+
+
+def unix_time():
+    """Seconds since 1970-01-01 UTC for `iat`, or None if the clock was never set."""
+    return to_unix(time.time())
+
+
+def sync_time(retries=3, host=None, delay_ms=1000):
+    """Set the clock from NTP (`ntptime.settime()`), retrying; return unix_time() or None.
+
+    Failures (no reply, DNS) are logged and retried; after the last one this returns None
+    instead of raising, so a device can still upload without `iat`.
+    """
+    import ntptime
+
+    if host:
+        ntptime.host = host
+    for attempt in range(retries + 1):
+        try:
+            ntptime.settime()
+            now = unix_time()
+            _log("ei_net: clock set, unix time {}".format(now))
+            return now
+        except (OSError, OverflowError, IndexError) as e:
+            _log("ei_net: NTP attempt {} failed: {!r}".format(attempt + 1, e))
+            if attempt < retries:
+                _sleep_ms(delay_ms)
+    return None
+
+
+def load_ca(ctx, data):
+    """Load every certificate of a concatenated-DER bundle (e.g. /ca.der) into a TLS context.
+
+    mbedTLS parses one DER certificate per `load_verify_locations()` call and ignores what
+    follows, so a bundle is split here; each call adds to the context's trust list. Returns
+    the number of certificates loaded. `data` must be bytes (a memoryview is refused).
+    """
+    n = 0
+    i = 0
+    end = len(data)
+    while i + 4 <= end:
+        if data[i] != 0x30:
+            raise ValueError("CA bundle: not DER at byte {}".format(i))
+        size = data[i + 1]
+        if size == 0x82:
+            size = ((data[i + 2] << 8) | data[i + 3]) + 4
+        elif size == 0x81:
+            size = data[i + 2] + 3
+        elif size < 0x80:
+            size += 2
+        else:
+            raise ValueError("CA bundle: unsupported length at byte {}".format(i))
+        ctx.load_verify_locations(data[i : i + size])
+        i += size
+        n += 1
+    if n == 0:
+        raise ValueError("CA bundle: no certificate")
+    return n
