@@ -21,9 +21,9 @@ import struct
 
 try:
     from micropython import const
-except ImportError:
+except ImportError:  # CPython
 
-    def const(x):
+    def const(x):  # type: ignore[misc,no-redef]
         return x
 
 
@@ -129,7 +129,9 @@ def f32_text(bits):
     else:
         m |= 0x800000
         e = e8 - 150
-    # The value is m * 2**e; anything strictly between lo and hi (units of 2**(e-2)) reads back.
+    # The value is m * 2**e; anything between lo and hi (units of 2**(e-2)) reads back, the ends
+    # too when m is even (readers round half to even).
+    even = m % 2 == 0
     lo = 4 * m - (1 if m == 0x800000 and e8 > 1 else 2)
     hi = 4 * m + 2
     if e >= 0:
@@ -151,7 +153,9 @@ def f32_text(bits):
         else:
             n = (2 * num * 10 ** (-d) + den) // (2 * den)
             scaled, bound = n * t2, s2 * 10 ** (-d)
-        if lo * bound < scaled < hi * bound:
+        if lo * bound < scaled < hi * bound or (
+            even and (scaled == lo * bound or scaled == hi * bound)
+        ):
             break
     digits = str(n)
     while len(digits) > 1 and digits[-1] == "0":
@@ -370,7 +374,7 @@ class Encoder:
         self._scratch = bytearray(4)
         self._pos = 0
         self._count = 0
-        self._sink = None
+        self._sink = _discard
 
     # Chunks go to the sink whole: the stage fills past its size into the reserve, the first
     # stage_size bytes go out through a memoryview made once, the rest moves to the front.
@@ -385,14 +389,12 @@ class Encoder:
         self._pos = rest
 
     def _put_block(self, data):
-        n = len(data)
-        i = 0
-        while i < n:
-            k = min(n - i, self._size - self._pos)
-            self._buf[self._pos : self._pos + k] = data[i : i + k]
-            self._pos += k
-            i += k
-            if self._pos >= self._size:
+        buf = self._buf
+        size = self._size
+        for b in data:
+            buf[self._pos] = b
+            self._pos += 1
+            if self._pos >= size:
                 self._spill()
 
     def _put_byte(self, b):
@@ -570,7 +572,7 @@ class Encoder:
                 self._count += self._pos
             return self._count
         finally:
-            self._sink = None
+            self._sink = _discard
 
     def measure(self, rec, fmt, head, key):
         """Pass 1: the file's length and its signature (None when `key` is None)."""

@@ -90,9 +90,9 @@ class Recording:
         self.capacity = capacity
         self.typecode = typecode
         self.scale = self._scale(scale)
-        if typecode in _FLOAT_CODES:
-            self._lo = self._hi = None
-        else:
+        self._floats = typecode in _FLOAT_CODES
+        self._lo = self._hi = 0
+        if not self._floats:
             bits = 8 * struct.calcsize(typecode)
             signed = typecode in "bhilq"
             self._lo = -(1 << (bits - 1)) if signed else 0
@@ -127,7 +127,7 @@ class Recording:
         lo = self._lo
         axis = 0
         for v in row:
-            if lo is None:
+            if self._floats:
                 if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v:
                     self._bad(axis, v, "a number")
                 if v == math.inf or v == -math.inf:

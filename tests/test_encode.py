@@ -1,0 +1,337 @@
+"""The encoder on CPython: official vectors, properties over random recordings, bad input."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import ei_encode
+import ei_ingest
+import pytest
+from daq import decode, f32, rows, signature_valid
+from harness import VECTORS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+KEY = "fed53116f20684c067774ebf9e7bcbdc"
+XYZ = (("accX", "m/s2"), ("accY", "m/s2"), ("accZ", "m/s2"))
+DOCS_ROWS = [(-9.81, 0.03, 1.21), (-9.83, 0.04, 1.27), (-9.12, 0.03, 1.23), (-9.14, 0.01, 1.25)]
+
+
+class WriteOnly:
+    """A stream with only write(), like a socket: forces the two-pass path."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.calls = 0
+
+    def write(self, b: bytes) -> int:
+        self.calls += 1
+        self.data.extend(b)
+        return len(b)
+
+
+def docs_recording(rows: list[tuple[float, float, float]]) -> ei_ingest.Recording:
+    rec = ei_ingest.Recording(XYZ, 10, len(rows), typecode="f")
+    for r in rows:
+        rec.append(r)
+    return rec
+
+
+def test_json_vector_reproduced_byte_for_byte() -> None:
+    vector = (VECTORS / "docs-example-compact.json").read_bytes()
+    assert signature_valid(vector, KEY)
+    out = io.BytesIO()
+    n = ei_ingest.dump(
+        docs_recording(DOCS_ROWS), out, fmt="json", hmac_key=KEY,
+        device_type="DISCO-L475VG-IOT01A", device_name="ac:87:a3:0a:2d:1b", iat=1564128599,
+    )  # fmt: skip
+    assert n == len(vector)
+    assert out.getvalue() == vector
+
+
+def test_cbor_vector_reproduced_byte_for_byte() -> None:
+    vector = (VECTORS / "docs-example.cbor").read_bytes()
+    assert signature_valid(vector, KEY)
+    obj = decode(vector)
+    cbor_rows = [tuple(f32(x) for x in r) for r in obj["payload"]["values"]]
+    out = WriteOnly()
+    ei_ingest.dump(
+        docs_recording(cbor_rows), out, fmt="cbor", hmac_key=KEY,
+        device_type="DISCO-L475VG-IOT01A", device_name="ac:87:a3:0a:2d:1b", iat=1564138813,
+    )  # fmt: skip
+    assert bytes(out.data) == vector
+    assert decode(bytes(out.data)) == obj
+
+
+def test_docs_values_round_trip_through_both_formats() -> None:
+    want = decode((VECTORS / "docs-example-compact.json").read_bytes())
+    for fmt in ("json", "cbor"):
+        out = io.BytesIO()
+        ei_ingest.dump(
+            docs_recording(DOCS_ROWS), out, fmt=fmt, hmac_key=KEY,
+            device_type="DISCO-L475VG-IOT01A", device_name="ac:87:a3:0a:2d:1b", iat=1564128599,
+        )  # fmt: skip
+        got = decode(out.getvalue())
+        got_rows = [[round(f32(x), 6) for x in r] for r in got["payload"]["values"]]
+        assert got_rows == want["payload"]["values"]
+        for k in ("protected", "payload"):
+            if k == "payload":
+                got[k]["values"] = want[k]["values"]
+            assert got[k] == want[k]
+
+
+# --- properties over random recordings -------------------------------------------------------
+
+RANGES = {"b": (-128, 127), "B": (0, 255), "h": (-32768, 32767), "H": (0, 65535),
+          "i": (-(2**31), 2**31 - 1), "q": (-(2**63), 2**63 - 1)}  # fmt: skip
+
+
+@st.composite
+def recordings(draw: st.DrawFn) -> tuple[ei_ingest.Recording, list[list[Any]]]:
+    typecode = draw(st.sampled_from("bBhHiqf"))
+    axes = draw(st.integers(1, 5))
+    n = draw(st.integers(1, 40))
+    if typecode == "f":
+        value = st.floats(width=32, allow_nan=False, allow_infinity=False)
+    else:
+        lo, hi = RANGES[typecode]
+        value = st.integers(lo, hi)
+    data = draw(st.lists(st.lists(value, min_size=axes, max_size=axes), min_size=n, max_size=n))
+    scale = None
+    if typecode != "f" and typecode != "q" and draw(st.booleans()):
+        scale = draw(st.lists(st.floats(1e-6, 1e3), min_size=axes, max_size=axes))
+    sensors = [(f"s{i}", draw(st.sampled_from(["m/s2", "Cel", "", "%RH"]))) for i in range(axes)]
+    interval = draw(st.one_of(st.integers(1, 10000), st.floats(0.01, 1000)))
+    rec = ei_ingest.Recording(sensors, interval, n + draw(st.integers(0, 3)), typecode, scale)
+    for r in data:
+        rec.append(r)
+    return rec, data
+
+
+@settings(max_examples=150, deadline=None)
+@given(recordings(), st.sampled_from(["json", "cbor"]), st.sampled_from([KEY, None]))
+def test_random_recordings(
+    case: tuple[ei_ingest.Recording, list[list[Any]]], fmt: str, key: str | None
+) -> None:
+    rec, data = case
+    seekable = io.BytesIO()
+    n1 = ei_ingest.dump(rec, seekable, fmt=fmt, hmac_key=key, device_type="T")
+    stream = WriteOnly()
+    n2 = ei_ingest.dump(rec, stream, fmt=fmt, hmac_key=key, device_type="T")
+    raw = seekable.getvalue()
+    assert raw == bytes(stream.data) and n1 == n2 == len(raw)
+    if key:
+        assert signature_valid(raw, key)
+    obj = decode(raw)
+    got = rows(obj)
+    assert len(got) == len(data)
+    for g, d in zip(got, data, strict=True):
+        if rec.scale is not None:
+            want = [f32(v * s) for v, s in zip(d, rec.scale, strict=True)]
+            assert [f32(x) for x in g] == want
+        elif rec.typecode == "f":
+            assert [f32(x) for x in g] == [f32(x) for x in d]
+        else:
+            assert g == d
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_f32_text_is_shortest_round_trip(bits: int) -> None:
+    if (bits >> 23) & 0xFF == 0xFF:
+        return  # NaN and infinity are refused before formatting
+    text = ei_encode.f32_text(bits)
+    value = float(text)
+    assert struct.unpack(">I", struct.pack(">f", value))[0] == bits or value == 0.0
+    # CPython formats correctly rounded: the first precision that reads back is the shortest.
+    x = struct.unpack(">f", struct.pack(">I", bits))[0]
+    if x == 0:
+        assert text == "0"
+        return
+    for p in range(1, 10):
+        if f32(float(f"{x:.{p - 1}e}")) == x:
+            break
+    digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+    assert len(digits) <= p
+
+
+def test_stage_size_does_not_change_bytes() -> None:
+    rec = ei_ingest.Recording(XYZ, 10, 500, "h")
+    for i in range(500):
+        rec.append((i, -i, i * 37 % 1000))
+    outs = set()
+    for size in (64, 100, 256, 1024, 4096):
+        for fmt in ("json", "cbor"):
+            s = WriteOnly()
+            ei_encode.dump(rec, s, fmt=fmt, hmac_key=KEY, device_type="T", stage_size=size)
+            outs.add((fmt, bytes(s.data)))
+    assert len(outs) == 2
+
+
+def test_writes_whole_chunks() -> None:
+    rec = ei_ingest.Recording(XYZ, 10, 2000, "h")
+    for i in range(2000):
+        rec.append((i, -i, 7))
+    s = WriteOnly()
+    n = ei_encode.dump(rec, s, fmt="cbor", device_type="T", stage_size=256)
+    assert s.calls == math.ceil(n / 256), "one write per full staging buffer"
+
+
+def test_short_writes_are_completed() -> None:
+    class Dribble(WriteOnly):
+        def write(self, b: bytes) -> int:
+            return super().write(bytes(b)[:7])
+
+    rec = ei_ingest.Recording(XYZ, 10, 50, "h")
+    for i in range(50):
+        rec.append((i, i, i))
+    a, b = Dribble(), io.BytesIO()
+    ei_ingest.dump(rec, a, hmac_key=KEY, device_type="T")
+    ei_ingest.dump(rec, b, hmac_key=KEY, device_type="T")
+    assert bytes(a.data) == b.getvalue()
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def make(**kw: Any) -> ei_ingest.Recording:
+    args: dict[str, Any] = dict(sensors=XYZ, interval_ms=10, capacity=4, typecode="h")
+    args.update(kw)
+    return ei_ingest.Recording(**args)
+
+
+BAD_RECORDINGS = [
+    (dict(sensors=()), "sensors is empty"),
+    (dict(sensors=(("a", "x"), ("a", "y"))), "duplicate"),
+    (dict(sensors=(("", "x"),)), "sensors[0] name is empty"),
+    (dict(sensors=(("a\nb", "x"),)), "sensors[0] name contains a control character"),
+    (dict(sensors=(("a", "m\x00"),)), "sensors[0] units contains a control character"),
+    (dict(sensors=(("a",),)), "sensors[0] must be a (name, units) pair"),
+    (dict(sensors=((1, "x"),)), "sensors[0] name must be a string"),
+    (dict(interval_ms=0), "interval_ms must be > 0"),
+    (dict(interval_ms=-1.5), "interval_ms must be > 0"),
+    (dict(interval_ms=float("nan")), "interval_ms must be finite"),
+    (dict(interval_ms="10"), "interval_ms must be a number"),
+    (dict(capacity=0), "capacity must be an int >= 1"),
+    (dict(capacity=2.5), "capacity must be an int >= 1"),
+    (dict(typecode="x"), "typecode must be one of"),
+    (dict(typecode="hh"), "typecode must be one of"),
+    (dict(scale=(1, 2)), "scale has 2 values for 3 axes"),
+    (dict(scale=float("inf")), "scale[0] must be finite"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", BAD_RECORDINGS)
+def test_bad_recording(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as e:
+        make(**kwargs)
+    assert message in str(e.value)
+
+
+BAD_ROWS = [
+    (dict(), (1, 2), "row has 2 values for 3 axes"),
+    (dict(), (1, 2, 40000), "row 0 axis accZ: 40000 must be an int in -32768..32767"),
+    (dict(), (1, 2.5, 3), "row 0 axis accY: 2.5 must be an int"),
+    (dict(typecode="B"), (1, -1, 3), "must be an int in 0..255"),
+    (dict(typecode="f"), (1, float("nan"), 3), "row 0 axis accY: nan must be a number"),
+    (dict(typecode="f"), (float("-inf"), 1, 3), "row 0 axis accX: -inf must be finite"),
+    (dict(typecode="f"), (1, "2", 3), "must be a number"),
+]
+
+
+@pytest.mark.parametrize("kwargs,row,message", BAD_ROWS)
+def test_bad_row(kwargs: dict[str, Any], row: tuple[Any, ...], message: str) -> None:
+    rec = make(**kwargs)
+    with pytest.raises(ValueError) as e:
+        rec.append(row)
+    assert message in str(e.value)
+    assert len(rec) == 0, "a refused row is not half-added"
+
+
+def test_overflow_is_an_error_not_a_drop() -> None:
+    rec = make(capacity=2)
+    rec.append((1, 2, 3))
+    rec.append((4, 5, 6))
+    buffer = rec.buffer
+    with pytest.raises(ei_ingest.RecordingFull):
+        rec.append((7, 8, 9))
+    with pytest.raises(ei_ingest.RecordingFull):
+        rec.commit_rows(1)
+    assert len(rec) == 2 and rec.buffer is buffer and list(rec.buffer) == [1, 2, 3, 4, 5, 6]
+    rec.clear()
+    assert len(rec) == 0
+    rec.append((7, 8, 9))
+    assert list(rec.buffer[:3]) == [7, 8, 9]
+
+
+def filled(typecode: str = "f", n: int = 3, **kw: Any) -> ei_ingest.Recording:
+    rec = make(typecode=typecode, capacity=n, **kw)
+    for i in range(n):
+        rec.append((i, i, i))
+    return rec
+
+
+def poisoned(value: float, row: int = 2) -> ei_ingest.Recording:
+    rec = filled(n=5)
+    rec.buffer[row * 3 + 1] = value  # a zero-copy writer bypasses append()
+    return rec
+
+
+BAD_DUMPS: list[tuple[Any, dict[str, Any], str]] = [
+    (filled(), dict(fmt="xml"), "fmt must be 'cbor', 'json' or 'binary'"),
+    (filled(), dict(hmac_key=""), "hmac_key is empty"),
+    (filled(), dict(hmac_key=12), "hmac_key must be"),
+    (filled(), dict(device_type=""), "device_type is empty"),
+    (filled(), dict(device_type="a\rb"), "device_type contains a control character"),
+    (filled(), dict(device_name="x\ty"), "device_name contains a control character"),
+    (filled(), dict(iat=-5), "iat must be Unix seconds"),
+    (filled(), dict(iat=1.5), "iat must be Unix seconds"),
+    (make(), dict(), "the recording is empty"),
+    (poisoned(float("nan")), dict(fmt="json"), "row 2 axis accY: nan is not a finite"),
+    (poisoned(float("inf")), dict(fmt="cbor"), "row 2 axis accY: inf is not a finite"),
+    (poisoned(float("nan")), dict(fmt="json", hmac_key=KEY), "row 2 axis accY"),
+    (poisoned(float("-inf"), 4), dict(fmt="cbor", hmac_key=KEY), "row 4 axis accY"),
+    (filled("h", scale=3e38), dict(fmt="json"), "row 2 axis accX: 6e+38 is not a finite"),
+    (filled("h"), dict(fmt="binary"), "fmt 'binary' needs a single-axis recording"),
+]
+
+
+@pytest.mark.parametrize("rec,kwargs,message", BAD_DUMPS)
+@pytest.mark.parametrize("seekable", [True, False])
+def test_bad_dump_writes_nothing(
+    rec: ei_ingest.Recording, kwargs: dict[str, Any], message: str, seekable: bool
+) -> None:
+    stream: Any = io.BytesIO() if seekable else WriteOnly()
+    kwargs = dict(kwargs)
+    kwargs.setdefault("device_type", "T")
+    with pytest.raises(ValueError) as e:
+        ei_ingest.dump(rec, stream, **kwargs)
+    assert message in str(e.value)
+    written = stream.getvalue() if seekable else bytes(stream.data)
+    assert written == b"", "nothing is written for bad input"
+
+
+def test_binary_rules() -> None:
+    audio = ei_ingest.Recording((("audio", "wav"),), 0.0625, 8, "h", scale=2)
+    audio.append((1,))
+    with pytest.raises(ValueError, match="scale works only with typecode 'f'"):
+        ei_ingest.dump(audio, io.BytesIO(), fmt="binary")
+    multi = ei_ingest.Recording((("a", "wav"),), 1, 8, "b")
+    multi.append((1,))
+    with pytest.raises(ValueError, match="typecode 'h', 'H' or 'f'"):
+        ei_ingest.dump(multi, io.BytesIO(), fmt="binary")
+
+
+def test_file_on_disk_patched_in_place(tmp_path: Path) -> None:
+    rec = filled("h", n=4)
+    path = tmp_path / "a.cbor"
+    with open(path, "wb") as f:
+        f.write(b"prefix")
+        n = ei_ingest.dump(rec, f, hmac_key=KEY, device_type="T")
+    raw = path.read_bytes()
+    assert raw[:6] == b"prefix" and len(raw) == 6 + n
+    assert signature_valid(raw[6:], KEY)

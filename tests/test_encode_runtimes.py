@@ -1,0 +1,162 @@
+"""The same recordings encoded by the micropython unix port and by CPython, checked independently.
+
+Every file is verified with the stdlib hmac (zero substitution), decoded with cbor2/json, and
+compared value by value with the recording (times scale, as float32). Two-pass (non-seekable)
+and patch-in-place (seekable) outputs, and both runtimes' outputs, must be byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daq import decode, f32, rows, signature_valid
+from harness import SCENARIOS, run_cpython, run_micropython
+
+KEY = "fed53116f20684c067774ebf9e7bcbdc"
+XYZ = [["accX", "m/s2"], ["accY", "m/s2"], ["accZ", "m/s2"]]
+
+CASES: dict[str, dict[str, Any]] = {
+    "int16-3axis": {
+        "sensors": XYZ,
+        "interval_ms": 10,
+        "typecode": "h",
+        "rows": [[i * 331 % 65536 - 32768, -i, 32767 - i] for i in range(300)],
+    },
+    "float-3axis": {
+        "sensors": XYZ,
+        "interval_ms": 16.5,
+        "typecode": "f",
+        "rows": [[-9.81 + i / 7, 0.03 * i, 1e-7 * i - 3.5e12] for i in range(200)],
+    },
+    "single-axis": {
+        "sensors": [["temp", "Cel"]],
+        "interval_ms": 1000,
+        "typecode": "i",
+        "rows": [[i * 100003 - 5000000] for i in range(150)],
+    },
+    "scaled": {
+        "sensors": XYZ,
+        "interval_ms": 10,
+        "typecode": "h",
+        "scale": [9.80665 / 16384, 9.80665 / 16384, 0.001],
+        "rows": [[16384, -16384, i] for i in range(120)],
+    },
+    "alg-none": {
+        "sensors": XYZ,
+        "interval_ms": 20,
+        "typecode": "b",
+        "hmac_key": None,
+        "rows": [[i % 128, -(i % 128), 0] for i in range(90)],
+    },
+    "binary-i16": {
+        "sensors": [["audio", "wav"]],
+        "interval_ms": 0.0625,
+        "typecode": "h",
+        "fmt": "binary",
+        "rows": [[(i * 2654435761) % 65536 - 32768] for i in range(1000)],
+    },
+    "binary-f32-scaled": {
+        "sensors": [["pressure", "Pa"]],
+        "interval_ms": 1,
+        "typecode": "f",
+        "scale": 0.5,
+        "fmt": "binary",
+        "rows": [[1013.25 + i] for i in range(64)],
+    },
+    "escaped-names": {
+        "sensors": [['a"q\\b', "m/s2"], ["héllo", "°C"]],
+        "interval_ms": 10,
+        "device_type": 'quote"dev',
+        "device_name": "ac:87:a3:0a:2d:1b",
+        "iat": 1764150000,
+        "rows": [[1, 2], [3, 4]],
+    },
+}
+
+
+def expected_values(spec: dict[str, Any]) -> list[list[float]]:
+    scale = spec.get("scale")
+    axes = len(spec["sensors"])
+    if scale is None:
+        return [list(r) for r in spec["rows"]]
+    if not isinstance(scale, list):
+        scale = [scale] * axes
+    return [[f32(v * s) for v, s in zip(r, scale, strict=True)] for r in spec["rows"]]
+
+
+def encode_everywhere(spec: dict[str, Any], tmp_path: Path) -> dict[str, bytes]:
+    outputs = {}
+    for mode in ("stream", "seek", "bytesio"):
+        path = tmp_path / "spec.json"
+        path.write_text(json.dumps(dict(spec, mode=mode)))
+        for runtime, run in (("mpy", run_micropython), ("cpy", run_cpython)):
+            out = tmp_path / f"{runtime}-{mode}.bin"
+            proc = run(SCENARIOS / "encode.py", str(path), str(out))
+            data = out.read_bytes()
+            assert int(proc.stdout.split()[-1]) == len(data), "dump() must return the byte count"
+            outputs[f"{runtime}-{mode}"] = data
+    return outputs
+
+
+@pytest.mark.parametrize("fmt", ["cbor", "json"])
+@pytest.mark.parametrize("case", [c for c in CASES if not c.startswith("binary")])
+def test_both_runtimes_same_bytes_and_valid(case: str, fmt: str, tmp_path: Path) -> None:
+    spec = dict(CASES[case], fmt=fmt)
+    spec.setdefault("hmac_key", KEY)
+    check(spec, tmp_path)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("binary")])
+def test_binary_payload(case: str, tmp_path: Path) -> None:
+    spec = dict(CASES[case], hmac_key=KEY)
+    obj, raw = check(spec, tmp_path)
+    assert obj["payload"]["binary_offset"] % 4 == 0, "samples start 4-byte aligned"
+    assert raw[obj["payload"]["binary_offset"] - 1] == 0xFF, "header ends with the 0xFF break"
+
+
+def check(spec: dict[str, Any], tmp_path: Path) -> tuple[dict[str, Any], bytes]:
+    outputs = encode_everywhere(spec, tmp_path)
+    first = outputs["mpy-stream"]
+    for name, data in outputs.items():
+        assert data == first, f"{name} differs from mpy-stream"
+    obj = decode(first)
+    key = spec.get("hmac_key")
+    if key is None:
+        assert obj["protected"]["alg"] == "none"
+        assert obj["signature"] == "00"
+    else:
+        assert obj["protected"]["alg"] == "HS256"
+        assert signature_valid(first, key)
+        tampered = bytearray(first)
+        tampered[-2] ^= 0x01
+        assert not signature_valid(bytes(tampered), key)
+    assert obj["protected"]["ver"] == "v1"
+    payload = obj["payload"]
+    assert payload["device_type"] == spec.get("device_type", "SIM")
+    assert payload.get("device_name") == spec.get("device_name")
+    assert obj["protected"].get("iat") == spec.get("iat")
+    assert payload["sensors"] == [{"name": n, "units": u} for n, u in spec["sensors"]]
+    assert f32(payload["interval_ms"]) == f32(spec["interval_ms"])
+    got = rows(obj)
+    want = expected_values(spec)
+    assert len(got) == len(want)
+    typecode = spec.get("typecode", "h")
+    for r, (g, w) in enumerate(zip(got, want, strict=True)):
+        if typecode == "f" or "scale" in spec:
+            assert [f32(x) for x in g] == [f32(x) for x in w], f"row {r}"
+        else:
+            assert g == w, f"row {r}"
+            assert all(isinstance(x, int) for x in g), "integers stay integers"
+    if spec.get("fmt") == "json":
+        assert b" " not in first.split(b'"payload"')[1].replace(b"\xc2\xb0", b""), "compact"
+    return obj, first
+
+
+def test_no_allocation_per_row() -> None:
+    proc = run_micropython(SCENARIOS / "encode_heap.py")
+    out = proc.stdout.decode()
+    assert "heap_lock rows cbor ok" in out and "heap_lock rows json ok" in out
+    assert out.count("heap_lock catches float allocation") == 2
