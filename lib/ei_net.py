@@ -257,8 +257,8 @@ def load_ca(ctx, data):
     n = 0
     i = 0
     end = len(data)
-    while i + 4 <= end:
-        if data[i] != 0x30:
+    while i < end:
+        if data[i] != 0x30 or i + 4 > end:
             raise ValueError("CA bundle: not DER at byte {}".format(i))
         size = data[i + 1]
         if size == 0x82:
@@ -269,6 +269,8 @@ def load_ca(ctx, data):
             size += 2
         else:
             raise ValueError("CA bundle: unsupported length at byte {}".format(i))
+        if i + size > end:
+            raise ValueError("CA bundle: truncated at byte {}".format(i))
         ctx.load_verify_locations(data[i : i + size])
         i += size
         n += 1
