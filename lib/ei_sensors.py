@@ -1,0 +1,298 @@
+"""Sample sources into a Recording on a drift-free schedule, or stream them as serial lines.
+
+A *source* is anything with:
+    axes      tuple of (name, SenML unit), one per value it writes
+    scale     tuple of floats, one per axis: physical value = raw * scale
+    typecode  the narrowest array typecode that holds its raw values ('h' or 'i')
+    read_into(buffer, offset)  writes len(axes) raw ints at buffer[offset:], allocating nothing
+
+    rec = recording_for((mpu, adc), interval_ms=10, capacity=200)
+    late = sample((mpu, adc), rec)          # rows taken after their deadline (still recorded)
+
+Memory: the module costs ~3 KiB of bytecode; `sample()` allocates nothing per row (the
+Recording's buffer is preallocated); `Forwarder` owns one 16-byte-per-axis line buffer.
+"""
+
+import sys
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(expr):  # type: ignore[misc,no-redef]
+        return expr
+
+
+try:
+    from time import sleep_us, ticks_add, ticks_diff, ticks_us
+except ImportError:  # CPython: the boards' tick arithmetic, period 2**30 microseconds
+    import time as _time
+
+    _PERIOD = const(1 << 30)
+    _HALF = const(1 << 29)
+
+    def ticks_us():  # type: ignore[misc,no-redef]
+        now = _time.perf_counter_ns()  # type: ignore[attr-defined]
+        return (now // 1000) & (_PERIOD - 1)
+
+    def ticks_add(ticks, delta):  # type: ignore[misc,no-redef]
+        return (ticks + delta) & (_PERIOD - 1)
+
+    def ticks_diff(ticks1, ticks2):  # type: ignore[misc,no-redef]
+        return ((ticks1 - ticks2 + _HALF) & (_PERIOD - 1)) - _HALF
+
+    def sleep_us(us):  # type: ignore[misc,no-redef]
+        if us > 0:
+            _time.sleep(us / 1_000_000)
+
+
+class SystemClock:
+    """The board clock; tests pass any object with these four names instead."""
+
+    ticks_us = staticmethod(ticks_us)
+    ticks_add = staticmethod(ticks_add)
+    ticks_diff = staticmethod(ticks_diff)
+    sleep_us = staticmethod(sleep_us)
+
+
+CLOCK = SystemClock()
+
+# Log hook: a callable taking one str. Replace with None to silence the library.
+log = print
+
+
+def _log(msg):
+    if log is not None:
+        log(msg)
+
+
+def _typecode(sources):
+    code = "h"
+    for s in sources:
+        t = getattr(s, "typecode", "h")
+        if t == "f":
+            return "f"
+        if t in ("i", "I", "l", "L", "H"):
+            code = "i"
+    return code
+
+
+def _layout(sources):
+    axes = []
+    scale = []
+    for s in sources:
+        if len(s.axes) != len(s.scale):
+            raise ValueError("source %r: %d axes but %d scales" % (s, len(s.axes), len(s.scale)))
+        axes.extend(s.axes)
+        scale.extend(s.scale)
+    return tuple(axes), tuple(scale)
+
+
+def recording_for(sources, interval_ms, capacity, typecode=None):
+    """A Recording whose axes and scale are those of the sources, in order."""
+    import ei_ingest
+
+    axes, scale = _layout(sources)
+    return ei_ingest.Recording(
+        sensors=axes,
+        interval_ms=interval_ms,
+        capacity=capacity,
+        typecode=typecode or _typecode(sources),
+        scale=scale,
+    )
+
+
+def _plan(sources, axes):
+    plan = []
+    off = 0
+    for s in sources:
+        plan.append((s, off))
+        off += len(s.axes)
+    if off != axes:
+        raise ValueError("sources give %d values per row, recording has %d axes" % (off, axes))
+    return tuple(plan)
+
+
+def sample(sources, rec, rows=None, on_row=None, clock=None, late_us=None, collect=True):
+    """Fill `rows` rows (default: all free rows) of `rec`, one every rec.interval_ms.
+
+    Row k is due at start + k * interval (no drift); the call returns at
+    start + rows * interval. A row that starts more than `late_us` (default: half an
+    interval) after its deadline is still taken, as soon as possible, and counted: the
+    return value is the number of late rows. `on_row(index)` runs after each row.
+    """
+    plan = _plan(sources, rec.axes)
+    free = rec.capacity - len(rec)
+    if rows is None:
+        rows = free
+    if rows < 0 or rows > free:
+        raise ValueError("rows=%d but the recording has room for %d" % (rows, free))
+    interval = int(rec.interval_ms * 1000)
+    if interval <= 0:
+        raise ValueError("interval_ms must be > 0")
+    if late_us is None:
+        late_us = interval // 2
+    clock = clock or CLOCK
+    now_us = clock.ticks_us
+    add = clock.ticks_add
+    diff = clock.ticks_diff
+    sleep = clock.sleep_us
+    buf = rec.buffer
+    commit = rec.commit_rows
+    axes = rec.axes
+    pos = len(rec) * axes
+    if collect:
+        import gc
+
+        gc.collect()
+    late = 0
+    deadline = now_us()
+    for i in range(rows):
+        wait = diff(deadline, now_us())
+        if wait > 0:
+            sleep(wait)
+        elif -wait > late_us:
+            late += 1
+        for src, off in plan:
+            src.read_into(buf, pos + off)
+        commit(1)
+        pos += axes
+        if on_row is not None:
+            on_row(i)
+        deadline = add(deadline, interval)
+    # The last row owns its interval too: N rows take N intervals, and a following
+    # sample() call continues the same schedule.
+    wait = diff(deadline, now_us())
+    if wait > 0:
+        sleep(wait)
+    if late:
+        _log("ei_sensors: %d of %d rows late" % (late, rows))
+    return late
+
+
+class Forwarder:
+    """Print sources as `edge-impulse-data-forwarder` lines: "v1,v2,...\\n" in physical units.
+
+    Each value is raw * scale written as fixed-point decimal by integer arithmetic into one
+    preallocated bytearray (no floats per row). `decimals` digits after the point per axis are
+    chosen from the scale (at least the sensor's resolution) unless given.
+    """
+
+    def __init__(self, sources, stream=None, decimals=None):
+        self.sources = tuple(sources)
+        self.axes, scale = _layout(self.sources)
+        n = len(self.axes)
+        self._plan = _plan(self.sources, n)
+        self._row = _array(_typecode(self.sources), n)
+        self._mul = _array("i", n)
+        self._shift = _array("b", n)
+        self._dec = _array("b", n)
+        for k in range(n):
+            d = decimals if decimals is not None else _digits(scale[k])
+            m, s = _fixed(scale[k] * 10**d)
+            self._mul[k], self._shift[k], self._dec[k] = m, s, d
+        self._line = bytearray(24 * n)
+        if stream is None:
+            stream = getattr(sys.stdout, "buffer", sys.stdout)
+        self._stream = stream
+        self._mp = sys.implementation.name == "micropython"
+        self._mv = memoryview(self._line)
+
+    def format_row(self, row):
+        """Write one row of raw values as a line into the line buffer; return its length."""
+        line = self._line
+        n = 0
+        last = len(self._mul) - 1
+        for k in range(last + 1):
+            v = row[k] * self._mul[k]
+            s = self._shift[k]
+            if s:
+                v = (v + (1 << (s - 1))) >> s  # round half up
+            n = _put_fixed(line, n, v, self._dec[k])
+            line[n] = 44 if k < last else 10  # "," or "\n"
+            n += 1
+        return n
+
+    def write_row(self):
+        """Read every source once and write the line."""
+        row = self._row
+        for src, off in self._plan:
+            src.read_into(row, off)
+        n = self.format_row(row)
+        if self._mp:
+            self._stream.write(self._line, n)
+        else:
+            self._stream.write(self._mv[:n])
+
+    def run(self, interval_ms, rows=None, clock=None):
+        """Write a line every interval_ms (deadline schedule) forever or for `rows` lines.
+
+        Returns the number of late lines."""
+        clock = clock or CLOCK
+        interval = int(interval_ms * 1000)
+        late = 0
+        deadline = clock.ticks_us()
+        i = 0
+        while rows is None or i < rows:
+            wait = clock.ticks_diff(deadline, clock.ticks_us())
+            if wait > 0:
+                clock.sleep_us(wait)
+            elif -wait > interval // 2:
+                late += 1
+            self.write_row()
+            deadline = clock.ticks_add(deadline, interval)
+            i += 1
+        return late
+
+
+def _array(code, n):
+    from array import array
+
+    return array(code, bytes(n * {"b": 1, "h": 2, "i": 4, "f": 4}[code]))
+
+
+def _digits(scale):
+    # Decimals so that one raw step is visible: ceil(-log10(scale)), without math.log10.
+    d = 0
+    while d < 9 and scale * 10**d < 0.999:
+        d += 1
+    return d
+
+
+def _fixed(factor):
+    """factor ~= m / 2**s with m small enough that |raw * m| stays a small int for int16 raw."""
+    r = round(factor)
+    if r != 0 and abs(factor - r) <= 1e-9 * abs(factor) and abs(r) < (1 << 14):
+        return r, 0
+    s = 0
+    while s < 24 and abs(factor) * (1 << (s + 1)) < (1 << 14):
+        s += 1
+    return int(round(factor * (1 << s))), s
+
+
+def _put_fixed(line, n, v, dec):
+    """Write integer v / 10**dec as decimal text at line[n]; return the new end."""
+    if v < 0:
+        line[n] = 45  # "-"
+        n += 1
+        v = -v
+    # Count digits (at least dec + 1 so there is a leading zero before the point).
+    digits = 1
+    t = v // 10
+    while t:
+        digits += 1
+        t //= 10
+    if digits < dec + 1:
+        digits = dec + 1
+    end = n + digits + (1 if dec else 0)
+    i = end - 1
+    k = 0
+    while k < digits:
+        if dec and k == dec:
+            line[i] = 46  # "."
+            i -= 1
+        line[i] = 48 + v % 10
+        v //= 10
+        i -= 1
+        k += 1
+    return end

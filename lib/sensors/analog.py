@@ -1,0 +1,80 @@
+"""One ADC channel as a sampling source, for the ESP32 and the RP2040.
+
+    AnalogIn(34, atten=ADC.ATTN_11DB)          # ESP32: calibrated microvolts via read_uv()
+    AnalogIn(26, port="rp2")                   # RP2040 GP26-28: read_u16, scale to volts
+    AnalogIn(4, port="rp2")                    # RP2040 internal temperature, Cel
+
+ESP32: ADC2 cannot be read while Wi-Fi is on, so with wifi=True (default) only ADC1
+(GPIO 32-39) is accepted. Attenuation must be given: the default changed in MicroPython 1.26.
+Values are ints (microvolts, 0-65535 counts, or hundredths of Cel); `scale` turns them into
+V or Cel. Memory: one machine.ADC object, ~60 bytes.
+"""
+
+import sys
+
+_ESP32_ADC1 = (32, 33, 34, 35, 36, 37, 38, 39)
+_ESP32_ADC2 = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
+_RP2_PINS = (26, 27, 28)
+_RP2_TEMP = 4
+_VREF = 3.3
+
+
+class AnalogIn:
+    def __init__(self, pin, atten=None, *, name="adc", units="V", wifi=True, port=None):
+        from machine import ADC
+
+        port = port or ("rp2" if sys.platform == "rp2" else "esp32")
+        self.temperature = False
+        if port == "rp2":
+            if pin == _RP2_TEMP:
+                self.temperature = True
+                self._adc = ADC(_RP2_TEMP)
+            elif pin in _RP2_PINS:
+                self._adc = ADC(pin)
+            else:
+                raise ValueError(
+                    "RP2040 ADC: use GP26, GP27, GP28 or channel 4 (temperature), not %r "
+                    "(GP29 is VSYS/3, shared with the Pico W's Wi-Fi chip)" % (pin,)
+                )
+            self._uv = None
+        else:
+            if atten is None:
+                raise ValueError(
+                    "ESP32 ADC: pass atten= explicitly (e.g. ADC.ATTN_11DB for 0-3.1 V); "
+                    "the default changed in MicroPython 1.26"
+                )
+            if pin in _ESP32_ADC2 and wifi:
+                raise ValueError(
+                    "ESP32 GPIO %d is on ADC2, which cannot be read while Wi-Fi is on: "
+                    "use an ADC1 pin (GPIO 32-39), or pass wifi=False if Wi-Fi stays off" % pin
+                )
+            if pin not in _ESP32_ADC1 and pin not in _ESP32_ADC2:
+                raise ValueError("ESP32 GPIO %r has no ADC: use GPIO 32-39" % (pin,))
+            from machine import Pin
+
+            self._adc = ADC(Pin(pin), atten=atten)
+            self._uv = getattr(self._adc, "read_uv", None)
+        self.pin = pin
+        if self.temperature:
+            self.axes = ((name if name != "adc" else "temp", "Cel"),)
+            self.scale = (0.01,)
+            self.typecode = "h"
+        elif self._uv is not None:
+            self.axes = ((name, units),)
+            self.scale = (1e-6,)
+            self.typecode = "i"
+        else:
+            self.axes = ((name, units),)
+            self.scale = (_VREF / 65535,)
+            self.typecode = "i"
+        self._u16 = self._adc.read_u16
+
+    def read_into(self, out, i):
+        if self._uv is not None:
+            out[i] = self._uv()
+        elif self.temperature:
+            # 27 - (V - 0.706) / 0.001721 Cel, in hundredths, integer microvolts
+            uv = self._u16() * 3300000 // 65535
+            out[i] = 2700 - ((uv - 706000) * 100) // 1721
+        else:
+            out[i] = self._u16()
