@@ -60,8 +60,9 @@ def _first_meaningful_byte(raw: bytes) -> int | None:
 
 
 def looks_like_json(raw: bytes) -> bool:
-    """JSON documents start with '{' (after optional whitespace or a UTF-8 BOM)."""
-    return _first_meaningful_byte(raw.removeprefix(b"\xef\xbb\xbf")) == ord("{")
+    """JSON starts with '{' or '[' after optional whitespace or a UTF-8 BOM; CBOR never does
+    (a data acquisition CBOR document is a map, first byte 0xA0 to 0xBF)."""
+    return _first_meaningful_byte(raw.removeprefix(b"\xef\xbb\xbf")) in (ord("{"), ord("["))
 
 
 def _decode_json(raw: bytes) -> Any:
