@@ -121,53 +121,66 @@ def sample(sources, rec, rows=None, on_row=None, clock=None, late_us=None, colle
     interval) after its deadline is still taken, as soon as possible, and counted: the
     return value is the number of late rows. `on_row(index)` runs after each row.
     """
-    plan = _plan(sources, rec.axes)
-    free = rec.capacity - len(rec)
-    if rows is None:
-        rows = free
-    if rows < 0 or rows > free:
-        raise ValueError("rows=%d but the recording has room for %d" % (rows, free))
-    interval = int(rec.interval_ms * 1000)
-    if interval <= 0:
-        raise ValueError("interval_ms must be > 0")
-    if late_us is None:
-        late_us = interval // 2
-    clock = clock or CLOCK
-    now_us = clock.ticks_us
-    add = clock.ticks_add
-    diff = clock.ticks_diff
-    sleep = clock.sleep_us
-    buf = rec.buffer
-    commit = rec.commit_rows
-    axes = rec.axes
-    pos = len(rec) * axes
+    sampler = Sampler(sources, rec, clock=clock, late_us=late_us)
     if collect:
         import gc
 
         gc.collect()
-    late = 0
-    deadline = now_us()
-    for i in range(rows):
-        wait = diff(deadline, now_us())
-        if wait > 0:
-            sleep(wait)
-        elif -wait > late_us:
-            late += 1
-        for src, off in plan:
-            src.read_into(buf, pos + off)
-        commit(1)
-        pos += axes
-        if on_row is not None:
-            on_row(i)
-        deadline = add(deadline, interval)
-    # The last row owns its interval too: N rows take N intervals, and a following
-    # sample() call continues the same schedule.
-    wait = diff(deadline, now_us())
-    if wait > 0:
-        sleep(wait)
+    late = sampler.run(rows, on_row)
     if late:
-        _log("ei_sensors: %d of %d rows late" % (late, rows))
+        _log("ei_sensors: %d of %d rows late" % (late, sampler.rows))
     return late
+
+
+class Sampler:
+    """sample() in two steps: everything that allocates happens here, `run()` allocates
+    nothing (wrap it in micropython.heap_lock() to prove it)."""
+
+    def __init__(self, sources, rec, clock=None, late_us=None):
+        self.plan = _plan(sources, rec.axes)
+        self.rec = rec
+        self.interval = int(rec.interval_ms * 1000)
+        if self.interval <= 0:
+            raise ValueError("interval_ms must be >= 0.001")
+        self.late_us = self.interval // 2 if late_us is None else late_us
+        self.clock = clock or CLOCK
+        self.rows = 0  # rows taken by the last run()
+
+    def run(self, rows=None, on_row=None):
+        rec = self.rec
+        free = rec.capacity - len(rec)
+        if rows is None:
+            rows = free
+        if rows < 0 or rows > free:
+            raise ValueError("rows=%d but the recording has room for %d" % (rows, free))
+        clock = self.clock
+        plan = self.plan
+        interval = self.interval
+        late_us = self.late_us
+        buf = rec.buffer
+        axes = rec.axes
+        pos = len(rec) * axes
+        late = 0
+        deadline = clock.ticks_us()
+        for i in range(rows):
+            wait = clock.ticks_diff(deadline, clock.ticks_us())
+            if wait > 0:
+                clock.sleep_us(wait)
+            elif -wait > late_us:
+                late += 1
+            for src, off in plan:
+                src.read_into(buf, pos + off)
+            rec.commit_rows(1)
+            pos += axes
+            if on_row is not None:
+                on_row(i)
+            deadline = clock.ticks_add(deadline, interval)
+        # The last row owns its interval too: N rows take N intervals.
+        wait = clock.ticks_diff(deadline, clock.ticks_us())
+        if wait > 0:
+            clock.sleep_us(wait)
+        self.rows = rows
+        return late
 
 
 class Forwarder:

@@ -172,7 +172,8 @@ class I2C:
         return "I2C(%s, scl=%s, sda=%s, freq=%d)" % (self.id, self.scl, self.sda, self.freq)
 
     def _dev(self, addr):
-        dev = sim.BUSES.get(self.id, {}).get(addr)
+        bus = sim.BUSES.get(self.id)  # no {} default: this runs under heap_lock
+        dev = bus.get(addr) if bus is not None else None
         if dev is None:
             raise OSError(_ENODEV)
         return dev
@@ -264,6 +265,8 @@ class I2S:
         self.sample = 0  # index of the next tone sample
         self._t0 = sim.ticks_us()
         self.paced = True  # readinto waits for the samples to "arrive", like DMA
+        self._last = None
+        self._view = None
 
     def deinit(self):
         pass
@@ -286,7 +289,10 @@ class I2S:
                 mv[k + j] = (v >> (8 * j)) & 0xFF
 
     def readinto(self, buf):
-        mv = _byte_view(buf)
+        if buf is not self._last:  # reading into the same buffer again allocates nothing
+            self._last = buf
+            self._view = _byte_view(buf)
+        mv = self._view
         slot = self.bits // 8
         chans = 2 if self.format == self.STEREO else 1
         frames = len(mv) // (slot * chans)

@@ -8,7 +8,9 @@ Not timer-driven: the I2S peripheral's DMA paces the samples; Python only copies
 bits=16: `readinto` writes straight into the recording's buffer (a memoryview, no copy).
 bits=32 (INMP441 needs 64 clocks per frame): blocks land in a scratch buffer and the upper
 16 bits of each slot (optionally shifted left by `gain_bits`) go into the recording.
-Memory: the scratch block, 4 * block bytes (1 KiB by default); nothing per sample.
+Memory: the scratch block, 4 * block bytes (1 KiB by default); nothing per sample. With
+bits=32, capturing again into the same recording allocates nothing at all (heap_lock-safe);
+bits=16 makes one memoryview slice per block.
 """
 
 try:
@@ -36,6 +38,8 @@ class I2SMic:
         self.bits = bits
         self.gain_bits = gain_bits
         self._scratch = memoryview(bytearray(4 * block)) if bits == 32 else None
+        self._rec = None
+        self._dst = memoryview(bytearray(0))
 
     def capture(self, rec, samples=None):
         """Fill `samples` (default: all free) rows of a single-axis int16 recording."""
@@ -45,7 +49,10 @@ class I2SMic:
         samples = free if samples is None else samples
         if not 0 <= samples <= free:
             raise ValueError("samples=%d but the recording has room for %d" % (samples, free))
-        dst = memoryview(rec.buffer)
+        if self._rec is not rec:  # one memoryview per recording, not per call
+            self._rec = rec
+            self._dst = memoryview(rec.buffer)
+        dst = self._dst
         pos = len(rec)
         end = pos + samples
         if self.bits == 16:
