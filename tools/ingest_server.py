@@ -92,7 +92,7 @@ async def serve(args: argparse.Namespace) -> None:
         require_valid_signature=args.require_valid_signature,
         enable_faults=args.enable_faults,
     )
-    runner = web.AppRunner(make_app(config, store), access_log=None)
+    runner = web.AppRunner(make_app(config, store), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)
