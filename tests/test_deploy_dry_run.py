@@ -1,0 +1,183 @@
+"""tools/deploy.py: the mpremote commands it would run (--dry-run), the .mpy it builds for each
+board's architecture, and the one-line device preparation run in the MicroPython unix port."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import ROOT, run_micropython
+
+sys.path.insert(0, str(ROOT / "tools"))
+import deploy  # noqa: E402
+
+# MicroPython's MP_NATIVE_ARCH_* numbers, stored in bits 2-7 of .mpy header byte 2 (checked
+# by compiling a @native function with each -march: x86 1, x64 2, armv6 3, armv6m 4, armv7m 5,
+# armv7em 6, armv7emsp 7, armv7emdp 8, xtensa 9, xtensawin 10, rv32imc 11).
+ARCH_CODE = {"esp32": 10, "pico_w": 4}
+SECRETS = ("ei_0123456789abcdef_SECRET", "hmac-SECRET-key", "wifi-SECRET-pw")
+CONFIG = f'''WIFI_SSID = "lab"
+WIFI_PASSWORD = "{SECRETS[2]}"
+API_KEY = "{SECRETS[0]}"
+HMAC_KEY = "{SECRETS[1]}"
+'''
+
+
+def _deploy(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "deploy.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _segments(line: str) -> list[list[str]]:
+    argv = shlex.split(line)
+    segs: list[list[str]] = [[]]
+    for a in argv:
+        if a == "+":
+            segs.append([])
+        else:
+            segs[-1].append(a)
+    return segs
+
+
+def _mpremote_accepts(seg: list[str]) -> None:
+    """Parse one chained command with mpremote's own argument parsers."""
+    from mpremote import main as mp_main
+
+    cmd, rest = seg[0], seg[1:]
+    expansion = mp_main._BUILTIN_COMMAND_EXPANSIONS.get(cmd)
+    if isinstance(expansion, str):
+        cmd, *sub = expansion.split()
+        rest = sub + rest
+    handler = mp_main._COMMANDS[cmd][1]()
+    handler.parse_args(rest)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.py"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.mark.parametrize("board", sorted(deploy.BOARDS))
+def test_dry_run_names_every_file(board: str, config: Path) -> None:
+    port = "/dev/ttyUSB0" if board == "esp32" else "/dev/ttyACM0"
+    proc = _deploy("deploy", "--board", board, "--port", port, "--dry-run", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    for secret in SECRETS:
+        assert secret not in out
+    lines = [line for line in proc.stdout.splitlines() if "mpremote" in line]
+    assert len(lines) == 1, "everything goes in one chained mpremote call"
+    segs = _segments(lines[0])
+    assert Path(segs[0][0]).name == "mpremote"
+    assert segs[0][1:4] == ["connect", port, "exec"]
+    segs[0] = segs[0][3:]
+    for seg in segs:
+        _mpremote_accepts(seg)
+
+    copies: dict[str, list[str]] = {}
+    for seg in segs[1:]:
+        assert seg[0] == "cp"
+        copies.setdefault(seg[-1], []).extend(seg[1:-1])
+    for sources in copies.values():
+        for src in sources:
+            assert (ROOT / src).is_file() or Path(src).is_file(), src
+    want_lib = {p.with_suffix(".mpy").as_posix() for p in deploy.lib_sources()}
+    got_lib = set()
+    for dest, sources in copies.items():
+        if dest.startswith(":lib/"):
+            sub = dest[len(":lib/") :]
+            for src in sources:
+                assert src.startswith(f"build/{board}/lib/"), src
+                assert src[len(f"build/{board}/lib/") :] == sub + Path(src).name
+                got_lib.add(sub + Path(src).name)
+    assert got_lib == want_lib
+    assert "sensors/mpu6050.mpy" in got_lib and "ei_net.mpy" in got_lib
+    assert copies[":board.py"] == [f"boards/{board}/board.py"]
+    assert copies[":config.py"] == [str(config)]
+    assert copies[":ca.der"] == ["build/ca.der"]
+    # The prepared device code removes .py twins that would shadow the .mpy files.
+    assert "ei_net.py" in segs[0][1] and '"sensors"' in segs[0][1]
+
+
+@pytest.mark.parametrize("board", sorted(deploy.BOARDS))
+def test_mpy_headers_carry_the_board_arch(board: str, tmp_path: Path) -> None:
+    """Plain bytecode .mpy files have arch 0 (they run on any port); a module with native code
+    carries the architecture mpy-cross was told, so compile one beside lib/ to see it."""
+    shutil.copytree(ROOT / "lib", tmp_path / "lib")
+    (tmp_path / "lib" / "zz_native.py").write_text(
+        "import micropython\n\n\n@micropython.native\ndef f(x):\n    return x + 1\n"
+    )
+    built = deploy.compile_lib(board, root=tmp_path)
+    assert len(built) == len(deploy.lib_sources()) + 1
+    out = tmp_path / "build" / board / "lib"
+    for rel in built:
+        head = (out / rel).read_bytes()[:4]
+        assert head[0:1] == b"M" and head[1] == 6, rel
+        arch = head[2] >> 2
+        if rel.name == "zz_native.mpy":
+            assert arch == ARCH_CODE[board]
+        else:
+            assert arch in (0, ARCH_CODE[board]), rel
+
+
+def test_mpy_command_compiles_lib() -> None:
+    proc = _deploy("mpy", "--board", "pico_w")
+    assert proc.returncode == 0, proc.stderr
+    for rel in deploy.lib_sources():
+        mpy = ROOT / "build" / "pico_w" / "lib" / rel.with_suffix(".mpy")
+        assert mpy.read_bytes()[:2] == b"M\x06"
+
+
+def test_refuses_without_config(tmp_path: Path) -> None:
+    proc = _deploy(
+        "deploy", "--board", "esp32", "--port", "/dev/ttyUSB0", "--dry-run",
+        "--config", str(tmp_path / "config.py"),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "config.example.py" in proc.stderr and "config.py" in proc.stderr
+    assert "mpremote" not in proc.stdout
+
+
+def test_run_dry_run(tmp_path: Path) -> None:
+    (tmp_path / "motion.py").write_text("print('hi')\n")
+    proc = _deploy(
+        "run", "--board", "esp32", "--port", "/dev/ttyUSB0", "--example", "motion",
+        "--examples-dir", str(tmp_path), "--dry-run",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.splitlines()
+    argv = shlex.split(line)
+    assert argv[1:] == ["connect", "/dev/ttyUSB0", "run", str(tmp_path / "motion.py")]
+    _mpremote_accepts(argv[3:])
+    missing = _deploy(
+        "run", "--board", "esp32", "--port", "/dev/ttyUSB0", "--example", "nope",
+        "--examples-dir", str(tmp_path), "--dry-run",
+    )  # fmt: skip
+    assert missing.returncode == 2 and "motion" in missing.stderr
+
+
+def test_device_preparation_code_runs_in_micropython(tmp_path: Path) -> None:
+    mpys = [Path("ei_net.mpy"), Path("ei_ingest.mpy"), Path("sensors/mpu6050.mpy")]
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "ei_net.py").write_text("stale = 1\n")
+    (tmp_path / "lib" / "ei_net.mpy").write_bytes(b"M")
+    (tmp_path / "lib" / "user_module.py").write_text("x = 1\n")
+    code = deploy._prepare_code(mpys, base=str(tmp_path))
+    assert "\n" not in code
+    for _ in range(2):  # idempotent: a second deploy finds everything in place
+        run_micropython(code, code=True)
+        assert not (tmp_path / "lib" / "ei_net.py").exists()
+        assert (tmp_path / "lib" / "ei_net.mpy").exists()
+        assert (tmp_path / "lib" / "user_module.py").exists()
+        assert (tmp_path / "lib" / "sensors").is_dir()
