@@ -479,15 +479,15 @@ class Encoder:
             buf[p] = 0xFA
             self._pos = p + 5
 
-    def _rows_json(self, rec):
+    def _rows_json(self, rec, start, stop):
         data = rec.buffer
         axes = rec.axes
         scale = rec.scale
         as_int = scale is None and rec.typecode in _INT_CODES
         nested = axes > 1
         size = self._size
-        i = 0
-        for row in range(len(rec)):
+        i = start * axes
+        for row in range(start, stop):
             if row:
                 self._put_byte(0x2C)
             if nested:
@@ -506,17 +506,16 @@ class Encoder:
                     self._spill()
             if nested:
                 self._put_byte(0x5D)
-        self._put_block(b"]}}")
 
-    def _rows_cbor(self, rec):
+    def _rows_cbor(self, rec, start, stop):
         data = rec.buffer
         axes = rec.axes
         scale = rec.scale
         as_int = scale is None and rec.typecode in _INT_CODES
         row_head = 0x80 | axes if 1 < axes < 24 else -1
         size = self._size
-        i = 0
-        for row in range(len(rec)):
+        i = start * axes
+        for row in range(start, stop):
             if row_head >= 0:
                 self._put_byte(row_head)
             elif axes > 1:
@@ -532,18 +531,15 @@ class Encoder:
                 i += 1
                 if self._pos >= size:
                     self._spill()
-        self._put_byte(0xFF)
-        if self._pos >= size:
-            self._spill()
 
-    def _samples_binary(self, rec):
+    def _samples_binary(self, rec, start, stop):
         data = rec.buffer
         code = "<" + rec.typecode
         scale = rec.scale
         width = 4 if rec.typecode == "f" else 2
         size = self._size
         buf = self._buf
-        for i in range(len(rec)):
+        for i in range(start, stop):
             v = data[i]
             if width == 4:
                 if scale is not None:
@@ -554,25 +550,48 @@ class Encoder:
             if self._pos >= size:
                 self._spill()
 
-    def emit(self, rec, fmt, head, sink):
-        """Write one whole file (header `head`, then the rows) to `sink`; return its length."""
+    def begin(self, sink, head):
+        """Start a file: the sink gets every chunk from here on, the header first."""
         self._sink = sink
         self._pos = 0
         self._count = 0
+        self._put_block(head)
+
+    def rows(self, rec, fmt, start, stop):
+        """Encode rows start..stop-1 (called in order, any batch size: the bytes are the same)."""
+        if fmt == JSON:
+            self._rows_json(rec, start, stop)
+        elif fmt == CBOR:
+            self._rows_cbor(rec, start, stop)
+        else:
+            self._samples_binary(rec, start, stop)
+
+    def end(self, fmt):
+        """Close the file, hand over the last partial chunk; return the file's length."""
         try:
-            self._put_block(head)
             if fmt == JSON:
-                self._rows_json(rec)
+                self._put_block(b"]}}")
             elif fmt == CBOR:
-                self._rows_cbor(rec)
-            else:
-                self._samples_binary(rec)
+                self._put_byte(0xFF)
+                if self._pos >= self._size:
+                    self._spill()
             if self._pos:
-                sink(memoryview(self._buf)[: self._pos])
+                self._sink(memoryview(self._buf)[: self._pos])
                 self._count += self._pos
+                self._pos = 0
             return self._count
         finally:
             self._sink = _discard
+
+    def emit(self, rec, fmt, head, sink):
+        """Write one whole file (header `head`, then the rows) to `sink`; return its length."""
+        try:
+            self.begin(sink, head)
+            self.rows(rec, fmt, 0, len(rec))
+        except BaseException:
+            self._sink = _discard
+            raise
+        return self.end(fmt)
 
     def measure(self, rec, fmt, head, key):
         """Pass 1: the file's length and its signature (None when `key` is None)."""

@@ -50,3 +50,36 @@ class ConnectionFailed(IngestionError):
 
     def __init__(self, text):
         super().__init__(0, text)
+
+
+class TLSError(IngestionError):
+    """The server's certificate did not check out (wrong CA, wrong host name, or a clock that
+    was never set). Sending again will not help until the cause is fixed."""
+
+    def __init__(self, text):
+        super().__init__(0, text)
+
+
+class DuplicateError(InvalidError):
+    """400 for a file whose hash is already in the dataset (x-disallow-duplicates).
+
+    After a retry this means the first attempt arrived: the file is delivered.
+    """
+
+
+def _print_log(message):
+    print("ei_ingest:", message)
+
+
+_log = [_print_log]
+
+
+def set_log(fn):
+    """Route the library's few diagnostics to `fn(message)`; None silences them."""
+    _log[0] = fn
+
+
+def log(message):
+    fn = _log[0]
+    if fn is not None:
+        fn(message)

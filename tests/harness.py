@@ -66,7 +66,10 @@ def run_cpython(
     """Run the same scenario script under CPython with lib/ (and the sim board) on the path."""
     env = dict(os.environ, PYTHONPATH=f"{LIB}{os.pathsep}{SIM}")
     proc = subprocess.run(
-        [sys.executable, str(script), *args], cwd=ROOT, env=env, capture_output=True,
+        [sys.executable, str(script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
         timeout=timeout,
     )
     if check and proc.returncode != 0:

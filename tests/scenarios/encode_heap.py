@@ -31,7 +31,7 @@ def locked_rows(fmt, scale=None):
     rows = enc._rows_json if fmt == "json" else enc._rows_cbor
     micropython.heap_lock()
     try:
-        rows(rec)
+        rows(rec, 0, len(rec))
     finally:
         micropython.heap_unlock()
     print("heap_lock rows", fmt, "ok", enc._count)

@@ -1,0 +1,658 @@
+"""Upload Recordings to the Edge Impulse ingestion API: HTTP/1.1 POST over a socket or TLS.
+
+The body is never held in RAM. Pass 1 of the encoder signs the file and counts its bytes, so
+the request carries an exact Content-Length; pass 2 streams the same bytes through the
+encoder's staging buffer (1 KiB by default) straight into the socket. The answer is read into
+one small buffer: the status line, the headers we need, and at most 2 KiB of body.
+
+Memory: the staging buffer and a 512-byte read buffer, allocated once per Client; per upload,
+the request head (~300 bytes) and the server's short answer. A TLS session costs what the port's
+mbedTLS needs (~20-35 KiB, on Pico W from the Python heap: gc.collect() before uploading helps).
+"""
+
+import socket
+import sys
+
+import ei_encode
+from ei_errors import (
+    AuthError,
+    ConnectionFailed,
+    DuplicateError,
+    IngestionError,
+    InvalidError,
+    MissingHeaderError,
+    ServerError,
+    TLSError,
+    log,
+)
+
+try:
+    import tls  # MicroPython
+except ImportError:  # CPython
+    import ssl as tls  # type: ignore[no-redef]
+
+_CPYTHON = sys.implementation.name == "cpython"
+_MAX_BODY = 2048
+CATEGORIES = ("training", "testing", "anomaly", "validation", "split", "post-processing")
+ENDPOINTS = ("files", "data")
+_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
+_HEXU = "0123456789ABCDEF"
+
+
+def urlencode(text):
+    """Percent-encode like JavaScript's encodeURIComponent, as the official clients do."""
+    out = []
+    for b in text.encode():
+        if b in _SAFE:
+            out.append(chr(b))
+        else:
+            out.append("%" + _HEXU[b >> 4] + _HEXU[b & 15])
+    return "".join(out)
+
+
+def _json_ascii(out, s):
+    out.append(0x22)
+    for c in s:
+        o = ord(c)
+        if o == 0x22 or o == 0x5C:
+            out.append(0x5C)
+            out.append(o)
+        elif 0x20 <= o < 0x7F:
+            out.append(o)
+        elif o > 0xFFFF:
+            o -= 0x10000
+            out.extend(b"\\u%04x\\u%04x" % (0xD800 | (o >> 10), 0xDC00 | (o & 0x3FF)))
+        else:
+            out.extend(b"\\u%04x" % o)
+    out.append(0x22)
+
+
+def metadata_json(metadata):
+    """x-metadata: a JSON object of strings, all ASCII so it is a valid header value."""
+    if not isinstance(metadata, dict):
+        raise ValueError("metadata must be a dict of str to str, not %r" % (metadata,))
+    out = bytearray(b"{")
+    for k in metadata:
+        v = metadata[k]
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise ValueError("metadata %r: keys and values must be strings" % (k,))
+        ei_encode.check_text("metadata key", k)
+        ei_encode.check_text("metadata[%r]" % k, v, empty_ok=True)
+        if len(out) > 1:
+            out.append(0x2C)
+        _json_ascii(out, k)
+        out.append(0x3A)
+        _json_ascii(out, v)
+    out.append(0x7D)
+    return bytes(out)
+
+
+def _file_stem(label):
+    """A file name stem from a label: letters, digits, '-' and '_' only."""
+    if not label:
+        return "sample"
+    out = []
+    for c in label:
+        out.append(
+            c if ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "-_") else "_"
+        )
+    return "".join(out)[:40]
+
+
+def error_for(status, text):
+    if text.startswith("{"):
+        # /files answers with JSON: keep the server's words, not the envelope.
+        try:
+            import json
+
+            text = json.loads(text).get("error") or text
+        except (ValueError, AttributeError):
+            pass
+    if status == 401:
+        return AuthError(status, text)
+    if status == 421:
+        return MissingHeaderError(status, text)
+    if status == 400:
+        low = text.lower()
+        if "duplicate" in low or "already exist" in low:
+            return DuplicateError(status, text)
+        return InvalidError(status, text)
+    if status >= 500:
+        return ServerError(status, text)
+    err = IngestionError(status, text)
+    err.retryable = status in (408, 429)
+    return err
+
+
+def _load_ca(ca):
+    if ca is None:
+        return None
+    if isinstance(ca, str):
+        try:
+            with open(ca, "rb") as f:
+                ca = f.read()
+        except OSError as e:
+            raise ValueError("ca file %r cannot be read: %s" % (ca, e))
+    if not isinstance(ca, (bytes, bytearray)) or not ca:
+        raise ValueError("ca must be DER bytes or the path of a DER file")
+    if ca[:1] != b"\x30":
+        raise ValueError("ca must be DER (binary), not PEM: convert with tools/make_ca_bundle.py")
+    return bytes(ca)
+
+
+def der_spans(data):
+    """(start, end) of each certificate in concatenated DER, checked before anything is sent."""
+    spans = []
+    i = 0
+    end = len(data)
+    while i < end:
+        if data[i] != 0x30 or i + 4 > end:
+            raise ValueError("ca: not a DER certificate at byte %d" % i)
+        n = data[i + 1]
+        if n < 0x80:
+            size = n + 2
+        elif n == 0x81:
+            size = data[i + 2] + 3
+        elif n == 0x82:
+            size = ((data[i + 2] << 8) | data[i + 3]) + 4
+        else:
+            raise ValueError("ca: unsupported DER length at byte %d" % i)
+        if i + size > end:
+            raise ValueError("ca: certificate truncated at byte %d" % i)
+        spans.append((i, i + size))
+        i += size
+    return spans
+
+
+class _Reader:
+    """Reads an HTTP answer through one preallocated buffer."""
+
+    def __init__(self, readinto, buf):
+        self._readinto = readinto
+        self._buf = buf
+        self._mv = memoryview(buf)
+        self._start = 0
+        self._end = 0
+
+    def _fill(self):
+        if self._start == self._end:
+            self._start = self._end = 0
+        elif self._end == len(self._buf):
+            raise ConnectionFailed("answer has a line longer than %d bytes" % len(self._buf))
+        n = self._readinto(self._mv[self._end :])
+        if not n:
+            return False
+        self._end += n
+        return True
+
+    def line(self):
+        while True:
+            at = self._buf.find(b"\r\n", self._start, self._end)
+            if at >= 0:
+                text = bytes(self._mv[self._start : at])
+                self._start = at + 2
+                return text
+            if self._start and self._end == len(self._buf):
+                rest = self._end - self._start
+                self._buf[:rest] = self._buf[self._start : self._end]
+                self._start, self._end = 0, rest
+            if not self._fill():
+                raise ConnectionFailed("connection closed in the middle of the answer")
+
+    def body(self, length, out):
+        """Read `length` bytes (-1: until close), keeping the first _MAX_BODY in `out`."""
+        while length:
+            if self._start == self._end and not self._fill():
+                if length > 0:
+                    raise ConnectionFailed("connection closed in the middle of the answer")
+                return
+            n = self._end - self._start
+            if 0 < length < n:
+                n = length
+            room = _MAX_BODY - len(out)
+            if room > 0:
+                out.extend(self._mv[self._start : self._start + min(n, room)])
+            self._start += n
+            if length > 0:
+                length -= n
+
+
+class Client:
+    """Uploads Recordings to one ingestion host; reuse it for every upload."""
+
+    def __init__(
+        self,
+        api_key,
+        hmac_key,
+        device_type,
+        device_name=None,
+        host="ingestion.edgeimpulse.com",
+        port=None,
+        tls=True,
+        ca=None,
+        timeout=10,
+        insecure=False,
+        stage_size=1024,
+        upload_source="ei_ingest",
+        clock=None,
+        transport="socket",
+    ):
+        ei_encode.check_text("api_key", api_key)
+        self._api_key = api_key
+        self._hmac_key = None if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
+        self.device_type = ei_encode.check_device_type(device_type)
+        if device_name is not None:
+            ei_encode.check_text("device_name", device_name)
+        self.device_name = device_name
+        ei_encode.check_text("host", host)
+        self.host = host
+        self.tls = bool(tls)
+        self.port = port if port is not None else (443 if self.tls else 80)
+        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise ValueError("port must be 1..65535, not %r" % (port,))
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError("timeout must be a number of seconds > 0, not %r" % (timeout,))
+        self.timeout = timeout
+        self._ca = _load_ca(ca)
+        self._ca_spans = der_spans(self._ca) if self._ca is not None else ()
+        self._insecure = bool(insecure)
+        if self.tls and self._ca is None and not self._insecure:
+            raise ValueError(
+                "HTTPS needs a CA certificate: pass ca=<DER bytes or file> (make deploy builds "
+                "ca.der), or insecure=True to skip the certificate check"
+            )
+        if self.tls and self._insecure:
+            log("TLS certificate checks are OFF for %s (insecure=True)" % host)
+        ei_encode.check_text("upload_source", upload_source)
+        self.upload_source = upload_source
+        if transport not in ("socket", "requests"):
+            raise ValueError("transport must be 'socket' or 'requests', not %r" % (transport,))
+        self.transport = transport
+        self._clock = clock
+        self._enc = ei_encode.Encoder(stage_size)
+        self._rbuf = bytearray(512)
+        self._seq = 0
+
+    def __repr__(self):
+        # Never the keys.
+        return "<Client %s:%d tls=%s>" % (self.host, self.port, self.tls)
+
+    def upload(
+        self,
+        rec,
+        label=None,
+        category="training",
+        fmt="cbor",
+        filename=None,
+        disallow_duplicates=True,
+        add_date_id=False,
+        metadata=None,
+        endpoint="files",
+        iat=None,
+    ):
+        """Send one Recording; return the name the server stored it under."""
+        req = self.prepare(
+            rec, label, category, fmt, filename, disallow_duplicates, add_date_id, metadata,
+            endpoint, iat,
+        )  # fmt: skip
+        return self.send(req)
+
+    def prepare(
+        self,
+        rec,
+        label=None,
+        category="training",
+        fmt="cbor",
+        filename=None,
+        disallow_duplicates=True,
+        add_date_id=False,
+        metadata=None,
+        endpoint="files",
+        iat=None,
+    ):
+        """Check everything and run pass 1 (sign, count). Nothing is sent."""
+        if category not in CATEGORIES:
+            raise ValueError(
+                "category must be one of %s, not %r" % (", ".join(CATEGORIES), category)
+            )
+        if endpoint not in ENDPOINTS:
+            raise ValueError("endpoint must be 'files' or 'data', not %r" % (endpoint,))
+        ei_encode.check_format(fmt)
+        if label is not None:
+            ei_encode.check_text("label", label)
+        meta = None if metadata is None else metadata_json(metadata)
+        if iat is None and self._clock is not None:
+            iat = self._clock()
+        iat = ei_encode.check_iat(iat)
+        if len(rec) == 0:
+            raise ValueError("the recording is empty: nothing to send")
+        head, sig_at = ei_encode.header(
+            rec, fmt, self._hmac_key is not None, self.device_type, self.device_name, iat
+        )
+        length, sig = self._enc.measure(rec, fmt, head, self._hmac_key)
+        if sig is not None:
+            head[sig_at : sig_at + 64] = sig
+        no_label = label is None and filename is None
+        if filename is None:
+            self._seq += 1
+            tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
+            filename = _file_stem(label) + "." + tag + ei_encode.EXTENSIONS[fmt]
+        else:
+            ei_encode.check_text("filename", filename)
+            if '"' in filename or "/" in filename or "\\" in filename:
+                raise ValueError("filename must not contain quotes or slashes: %r" % filename)
+        req = _Request(
+            self, rec, fmt, head, length, category, endpoint, label, filename,
+            disallow_duplicates, add_date_id, meta,
+        )  # fmt: skip
+        req.no_label = no_label
+        return req
+
+    def send(self, req):
+        if self.transport == "requests":
+            return self._send_requests(req)
+        sock = None
+        try:
+            sock = self._connect()
+            write = sock.sendall if _CPYTHON else sock.write
+            try:
+                req.write(write)
+            except OSError as e:
+                # The server may have answered early (401, 413) and closed: read what it said.
+                try:
+                    status, text = self._answer(sock)
+                except (OSError, IngestionError):
+                    raise ConnectionFailed("connection lost while sending: %s" % _why(e))
+                raise (
+                    error_for(status, text)
+                    if status != 200
+                    else ConnectionFailed("server answered 200 before the whole body was sent")
+                )
+            status, text = self._answer(sock)
+        except OSError as e:
+            raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
+        finally:
+            if sock is not None:
+                sock.close()
+        if status != 200:
+            raise error_for(status, text)
+        return _stored_name(text, req.filename)
+
+    def _connect(self):
+        try:
+            addr = socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)[0][
+                -1
+            ]
+        except OSError as e:
+            raise ConnectionFailed("cannot resolve %s: %s" % (self.host, _why(e)))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(addr)
+            if self.tls:
+                sock = self._wrap(sock)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _wrap(self, sock):
+        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        if self._insecure:
+            if hasattr(ctx, "check_hostname"):
+                ctx.check_hostname = False
+            ctx.verify_mode = tls.CERT_NONE
+        else:
+            ctx.verify_mode = tls.CERT_REQUIRED
+            ca = self._ca
+            if _CPYTHON:
+                ctx.load_verify_locations(cadata=ca)
+            else:
+                # mbedTLS reads one DER certificate per call; each call adds to the trust list.
+                for start, end in self._ca_spans:
+                    ctx.load_verify_locations(ca[start:end])
+        try:
+            return ctx.wrap_socket(sock, server_hostname=self.host)
+        except ValueError as e:  # MicroPython: certificate or host name refused
+            raise TLSError(_tls_text(self.host, e))
+        except OSError as e:
+            if _is_cert_error(e):
+                raise TLSError(_tls_text(self.host, e))
+            raise
+
+    def _answer(self, sock):
+        reader = _Reader(sock.recv_into if _CPYTHON else sock.readinto, self._rbuf)
+        status_line = reader.line()
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+            raise ConnectionFailed("not an HTTP answer: %r" % status_line[:40])
+        try:
+            status = int(parts[1])
+        except ValueError:
+            raise ConnectionFailed("bad HTTP status line: %r" % status_line[:40])
+        length = -1
+        chunked = False
+        while True:
+            line = reader.line()
+            if not line:
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value.strip())
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        body = bytearray()
+        if chunked:
+            while True:
+                size = int(reader.line().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while reader.line():
+                        pass
+                    break
+                reader.body(size, body)
+                reader.line()
+        else:
+            reader.body(length, body)
+        return status, body.decode().strip()
+
+    def _send_requests(self, req):
+        import requests
+
+        url = "%s://%s:%d%s" % ("https" if self.tls else "http", self.host, self.port, req.path())
+        if self.tls and not self._insecure:
+            raise ValueError(
+                "transport 'requests' cannot check certificates: use the socket transport"
+            )
+        headers = {}
+        for name, value in req.header_items():
+            headers[name] = value
+        try:
+            resp = requests.post(url, data=req.chunks(), headers=headers, timeout=self.timeout)
+            try:
+                status, text = resp.status_code, resp.text
+            finally:
+                resp.close()
+        except OSError as e:
+            raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
+        if status != 200:
+            raise error_for(status, text)
+        return _stored_name(text, req.filename)
+
+
+class _Request:
+    """One prepared upload: signed header, exact length, and the headers to send."""
+
+    def __init__(
+        self,
+        client,
+        rec,
+        fmt,
+        head,
+        length,
+        category,
+        endpoint,
+        label,
+        filename,
+        nodup,
+        dateid,
+        meta,
+    ):
+        self.client = client
+        self.rec = rec
+        self.fmt = fmt
+        self.head = head
+        self.category = category
+        self.endpoint = endpoint
+        self.label = label
+        self.filename = filename
+        self.no_label = False
+        self._nodup = nodup
+        self._dateid = dateid
+        self._meta = meta
+        ctype = ei_encode.CONTENT_TYPES[fmt]
+        if endpoint == "files":
+            boundary = "ei-ingest-%08x%08x" % (_random32(), _random32())
+            self.content_type = "multipart/form-data; boundary=" + boundary
+            self.pre = (
+                '--%s\r\nContent-Disposition: form-data; name="data"; filename="%s"\r\n'
+                "Content-Type: %s\r\n\r\n" % (boundary, filename, ctype)
+            ).encode()
+            self.post = ("\r\n--%s--\r\n" % boundary).encode()
+        else:
+            self.content_type = ctype
+            self.pre = b""
+            self.post = b""
+        self.file_length = length
+        self.length = len(self.pre) + length + len(self.post)
+
+    def path(self):
+        return "/api/%s/%s" % (self.category, self.endpoint)
+
+    def header_items(self):
+        c = self.client
+        yield "x-api-key", c._api_key
+        if self.label is not None:
+            yield "x-label", urlencode(self.label)
+        elif self.no_label:
+            yield "x-no-label", "1"
+        if self.endpoint == "data":
+            yield "x-file-name", urlencode(self.filename)
+        if self._nodup:
+            yield "x-disallow-duplicates", "1"
+        if self._dateid:
+            yield "x-add-date-id", "1"
+        if self._meta is not None:
+            yield "x-metadata", self._meta.decode()
+        yield "x-upload-source", c.upload_source
+        yield "Content-Type", self.content_type
+        yield "Content-Length", str(self.length)
+
+    def request_head(self):
+        c = self.client
+        host = c.host if c.port == (443 if c.tls else 80) else "%s:%d" % (c.host, c.port)
+        out = bytearray(b"POST %s HTTP/1.1\r\nHost: %s\r\n" % (self.path().encode(), host.encode()))
+        for name, value in self.header_items():
+            out.extend(name.encode())
+            out.extend(b": ")
+            out.extend(value.encode())
+            out.extend(b"\r\n")
+        out.extend(b"Connection: close\r\n\r\n")
+        return out
+
+    def write(self, write):
+        """Pass 2: request head, then the body streamed through the staging buffer."""
+        sink = ei_encode.writer(_Writer(write))
+        sink(self.request_head())
+        if self.pre:
+            sink(self.pre)
+        n = self.client._enc.emit(self.rec, self.fmt, self.head, sink)
+        if n != self.file_length:
+            raise RuntimeError("pass 2 wrote %d bytes, pass 1 counted %d" % (n, self.file_length))
+        if self.post:
+            sink(self.post)
+
+    def chunks(self):
+        """The body as a generator of chunks, for transports that pull (requests): the rows
+        are encoded a batch at a time, so at most a chunk or two is held at once."""
+        yield self.pre
+        enc = self.client._enc
+        ready = []
+        enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head)
+        rows = len(self.rec)
+        batch = max(1, enc._size // (16 * self.rec.axes))
+        for start in range(0, rows, batch):
+            enc.rows(self.rec, self.fmt, start, min(rows, start + batch))
+            while ready:
+                yield ready.pop(0)
+        enc.end(self.fmt)
+        while ready:
+            yield ready.pop(0)
+        yield self.post
+
+
+class _Writer:
+    """Gives write() to a function; sendall returns None, which writer() takes as 'all'."""
+
+    def __init__(self, write):
+        self.write = write
+
+
+def _stored_name(text, fallback):
+    if text.startswith("{"):
+        import json
+
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            raise InvalidError(200, "unreadable JSON answer: %s" % text[:200])
+        if not obj.get("success", False):
+            raise InvalidError(200, obj.get("error") or text[:200])
+        files = obj.get("files") or []
+        if files:
+            first = files[0]
+            if not first.get("success", True):
+                raise error_for(400, first.get("error") or text[:200])
+            return first.get("fileName") or fallback
+        return fallback
+    return text or fallback
+
+
+def _why(e):
+    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int):
+        code = e.args[0]
+        if code in (11, 110, 116):
+            return "timed out (no answer)"
+        if code == 111:
+            return "connection refused"
+        if code in (104, 32):
+            return "connection reset"
+    text = str(e)
+    if "timed out" in text:
+        return "timed out (no answer)"
+    return text or type(e).__name__
+
+
+def _is_cert_error(e):
+    if _CPYTHON:
+        return isinstance(e, getattr(tls, "SSLCertVerificationError", ()))
+    # mbedTLS: MBEDTLS_ERR_X509_CERT_VERIFY_FAILED and MBEDTLS_ERR_SSL_... certificate codes.
+    return bool(e.args) and e.args[0] in (-9984, -0x2700)
+
+
+def _tls_text(host, e):
+    return (
+        "TLS certificate check failed for %s (%s): check the CA file, the host name, and that "
+        "the board's clock is set (NTP)" % (host, e)
+    )
+
+
+def _random32():
+    try:
+        import random
+
+        return random.getrandbits(32)
+    except (ImportError, AttributeError):
+        import time
+
+        return time.ticks_us() & 0xFFFFFFFF  # type: ignore[attr-defined]

@@ -1,0 +1,49 @@
+"""Board-side scenario: build a Recording and upload it with ei_ingest.Client.
+
+usage: upload.py SPEC.json  ->  prints one JSON line: {"stored": name, "seconds": t} or
+{"error": class name, "status": .., "text": .., "retryable": .., "seconds": t}
+"""
+
+import json
+import sys
+import time
+
+import ei_ingest
+
+
+def recording(spec):
+    rec = ei_ingest.Recording(
+        [tuple(s) for s in spec["sensors"]],
+        spec["interval_ms"],
+        max(1, len(spec["rows"])),
+        typecode=spec.get("typecode", "h"),
+        scale=spec.get("scale"),
+    )
+    for row in spec["rows"]:
+        rec.append(row)
+    return rec
+
+
+def main(path):
+    with open(path) as f:
+        spec = json.load(f)
+    rec = recording(spec["recording"])
+    t0 = time.time_ns()
+    try:
+        client = ei_ingest.Client(**spec["client"])
+        name = client.upload(rec, **spec.get("upload", {}))
+        out = {"stored": name}
+    except ei_ingest.IngestionError as e:
+        out = {
+            "error": type(e).__name__,
+            "status": e.status,
+            "text": e.text,
+            "retryable": e.retryable,
+        }
+    except ValueError as e:
+        out = {"error": "ValueError", "text": str(e)}
+    out["seconds"] = (time.time_ns() - t0) / 1e9
+    print(json.dumps(out))
+
+
+main(sys.argv[1])

@@ -1,0 +1,274 @@
+"""Uploads from the device library to the local ingestion server, a real process on loopback.
+
+Each upload runs as the same scenario script in the micropython unix port and in CPython; the
+server (which does not import lib/) is the oracle: it lists each file with its signature
+status, and its stored bytes are decoded independently here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daq import decode, rows
+from harness import SCENARIOS, run_cpython, run_micropython
+from serverproc import ServerProc, TestCA, make_test_ca
+
+XYZ = [["accX", "m/s2"], ["accY", "m/s2"], ["accZ", "m/s2"]]
+ROWS = [[i * 97 % 2000 - 1000, -i, 32767 - i] for i in range(250)]
+RUNTIMES = {"mpy": run_micropython, "cpy": run_cpython}
+UNIQUE = {"mpy": 1700000001, "cpy": 1700000002, "cbor": 1, "json": 2}  # distinct files per case
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
+    with ServerProc(tmp_path_factory.mktemp("data")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return make_test_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, ca: TestCA) -> Iterator[ServerProc]:
+    with ServerProc(tmp_path_factory.mktemp("tlsdata"), tls=ca) as s:
+        yield s
+
+
+def client_args(server: ServerProc, **kw: Any) -> dict[str, Any]:
+    args: dict[str, Any] = dict(
+        api_key=server.api_key, hmac_key=server.hmac_key, device_type="SIM-BOARD",
+        device_name="02:00:00:00:00:01", host="127.0.0.1", port=server.port, tls=False,
+        timeout=5,
+    )  # fmt: skip
+    args.update(kw)
+    return args
+
+
+def upload(
+    runtime: str, tmp_path: Path, client: dict[str, Any], upload: dict[str, Any],
+    recording: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    spec = {
+        "client": client,
+        "upload": upload,
+        "recording": recording or {"sensors": XYZ, "interval_ms": 10, "rows": ROWS},
+    }
+    path = tmp_path / f"upload-{runtime}.json"
+    path.write_text(json.dumps(spec))
+    proc = RUNTIMES[runtime](SCENARIOS / "upload.py", str(path), timeout=60)
+    return dict(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
+
+
+def find(server: ServerProc, name: str) -> dict[str, Any]:
+    matches = [s for s in server.samples() if s["fileName"] == name]
+    assert len(matches) == 1, f"{name} stored {len(matches)} times"
+    return matches[0]
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize("endpoint", ["files", "data"])
+@pytest.mark.parametrize("fmt", ["cbor", "json"])
+def test_upload_http(
+    server: ServerProc, runtime: str, endpoint: str, fmt: str, tmp_path: Path
+) -> None:
+    label = f"idle {runtime}/é"
+    iat = 1764150000 + hash((runtime, endpoint, fmt)) % 100000  # distinct files, no duplicates
+    out = upload(
+        runtime, tmp_path, client_args(server),
+        dict(label=label, category="testing", fmt=fmt, endpoint=endpoint,
+             metadata={"site": "lab 1", "run": runtime}, iat=iat),
+    )  # fmt: skip
+    assert "stored" in out, out
+    sample = find(server, out["stored"])
+    assert sample["label"] == label
+    assert sample["category"] == "testing"
+    assert sample["signature"] == "valid"
+    assert sample["metadata"] == {"site": "lab 1", "run": runtime}
+    assert sample["uploadSource"] == "ei_ingest"
+    assert sample["deviceType"] == "SIM-BOARD" and sample["deviceName"] == "02:00:00:00:00:01"
+    assert sample["rows"] == len(ROWS)
+    obj = decode(server.raw(sample["id"]))
+    assert rows(obj) == ROWS
+    assert obj["protected"]["iat"] == iat
+    seen = [r for r in server.requests_seen() if r["outcome"] == 200][-1]
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    assert headers["x-disallow-duplicates"] == "1"
+    assert headers["x-label"] == "idle%20" + runtime + "%2F%C3%A9"
+    if endpoint == "data":
+        assert headers["content-type"] == f"application/{fmt}"
+        assert out["stored"].startswith("idle")
+    else:
+        assert headers["content-type"].startswith("multipart/form-data; boundary=")
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_binary_payload_and_unsigned(server: ServerProc, runtime: str, tmp_path: Path) -> None:
+    audio = {
+        "sensors": [["audio", "wav"]], "interval_ms": 0.0625, "typecode": "h",
+        "rows": [[(i * 7919) % 65536 - 32768] for i in range(4000)],
+    }  # fmt: skip
+    out = upload(
+        runtime, tmp_path, client_args(server, hmac_key=None, device_name=f"mic-{runtime}"),
+        dict(label="noise", fmt="binary", endpoint="data", add_date_id=True),
+        audio,
+    )  # fmt: skip
+    sample = find(server, out["stored"])
+    assert sample["signature"] == "none" and sample["rows"] == 4000
+    assert sample["contentType"] == "application/octet-stream"
+    assert rows(decode(server.raw(sample["id"]))) == audio["rows"]
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_no_label_and_filename(server: ServerProc, runtime: str, tmp_path: Path) -> None:
+    args = client_args(server, device_name=f"dev-{runtime}")
+    out = upload(runtime, tmp_path, args, dict(filename=f"walk.{runtime}.json", fmt="json"))
+    assert find(server, out["stored"])["label"] == "walk"
+    out = upload(runtime, tmp_path, args, dict(fmt="cbor", endpoint="data"))
+    assert find(server, out["stored"])["label"] in (None, "")
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize("fmt", ["cbor", "json"])
+def test_upload_https(
+    tls_server: ServerProc, ca: TestCA, runtime: str, fmt: str, tmp_path: Path
+) -> None:
+    ca_file = tmp_path / "ca.der"
+    ca_file.write_bytes(ca.ca_der)
+    out = upload(
+        runtime, tmp_path, client_args(tls_server, tls=True, ca=str(ca_file)),
+        dict(label="secure", fmt=fmt, iat=UNIQUE[runtime] * 10 + UNIQUE[fmt]),
+    )  # fmt: skip
+    assert "stored" in out, out
+    sample = find(tls_server, out["stored"])
+    assert sample["signature"] == "valid"
+    assert rows(decode(tls_server.raw(sample["id"]))) == ROWS
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_https_refuses_wrong_ca_and_wrong_host(
+    tls_server: ServerProc, runtime: str, tmp_path: Path
+) -> None:
+    other = make_test_ca(tmp_path / "other")
+    wrong = tmp_path / "wrong.der"
+    wrong.write_bytes(other.ca_der)
+    before = len(tls_server.samples())
+    out = upload(runtime, tmp_path, client_args(tls_server, tls=True, ca=str(wrong)), {})
+    assert out["error"] == "TLSError" and not out["retryable"], out
+    assert "certificate" in out["text"]
+    assert len(tls_server.samples()) == before
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_https_refuses_wrong_host_name(runtime: str, tmp_path: Path) -> None:
+    named = make_test_ca(tmp_path / "named", hosts=("127.0.0.1",))  # no "localhost" in the cert
+    ca_file = tmp_path / "named.der"
+    ca_file.write_bytes(named.ca_der)
+    with ServerProc(tmp_path / "d", tls=named) as server:
+        args = client_args(server, tls=True, ca=str(ca_file))
+        assert "stored" in upload(runtime, tmp_path, args, {}), "the right name works"
+        out = upload(runtime, tmp_path, dict(args, host="localhost"), dict(iat=5))
+        assert out["error"] == "TLSError" and not out["retryable"], out
+        assert len(server.samples()) == 1
+
+
+def test_https_without_ca_is_refused_before_connecting(tmp_path: Path) -> None:
+    out = upload("mpy", tmp_path, client_args_for_port(1, tls=True), {})
+    assert out["error"] == "ValueError" and "HTTPS needs a CA certificate" in out["text"]
+
+
+def client_args_for_port(port: int, **kw: Any) -> dict[str, Any]:
+    args: dict[str, Any] = dict(
+        api_key="ei_x", hmac_key="k", device_type="SIM", host="127.0.0.1", port=port, tls=False,
+        timeout=2,
+    )  # fmt: skip
+    args.update(kw)
+    return args
+
+
+# --- what goes wrong --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize(
+    "fault,error,status,retryable",
+    [
+        ({"status": 500}, "ServerError", 500, True),
+        ({"status": 503}, "ServerError", 503, True),
+        ({"status": 421}, "MissingHeaderError", 421, False),
+        ({"close_after_bytes": 300}, "ConnectionFailed", 0, True),
+    ],
+)
+def test_fault_modes(
+    server: ServerProc, runtime: str, fault: dict[str, Any], error: str, status: int,
+    retryable: bool, tmp_path: Path,
+) -> None:  # fmt: skip
+    server.set_fault(count=1, **fault)
+    try:
+        out = upload(runtime, tmp_path, client_args(server), dict(label="fault", iat=None))
+    finally:
+        server.clear_faults()
+    assert out["error"] == error, out
+    assert out["status"] == status and out["retryable"] is retryable
+    if status:
+        assert out["text"], "the server's text is carried"
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_stalled_server_times_out(server: ServerProc, runtime: str, tmp_path: Path) -> None:
+    server.set_fault(stall_seconds=8, count=1)
+    try:
+        out = upload(runtime, tmp_path, client_args(server, timeout=2), dict(label="stall"))
+    finally:
+        server.clear_faults()
+    assert out["error"] == "ConnectionFailed" and out["retryable"], out
+    assert "timed out" in out["text"]
+    assert out["seconds"] < 2 + 1
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_refused_connection_is_retryable(runtime: str, tmp_path: Path) -> None:
+    from harness import free_port
+
+    out = upload(runtime, tmp_path, client_args_for_port(free_port()), {})
+    assert out["error"] == "ConnectionFailed" and out["retryable"], out
+    assert "refused" in out["text"]
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_server_refusals(server: ServerProc, runtime: str, tmp_path: Path) -> None:
+    out = upload(runtime, tmp_path, client_args(server, api_key="ei_wrong"), {})
+    assert (out["error"], out["status"], out["retryable"]) == ("AuthError", 401, False), out
+    assert out["text"]
+    # The same file twice with x-disallow-duplicates: the second is refused as a duplicate.
+    args = client_args(server)
+    first = upload(runtime, tmp_path, args, dict(label="dup", iat=UNIQUE[runtime]))
+    assert "stored" in first
+    again = upload(runtime, tmp_path, args, dict(label="dup", iat=UNIQUE[runtime]))
+    assert (again["error"], again["status"]) == ("DuplicateError", 400), again
+    # A file the server cannot accept: signed with the wrong key, on a strict server.
+    with ServerProc(tmp_path / "strict", require_valid_signature=True) as strict:
+        out = upload(runtime, tmp_path, client_args(strict, hmac_key="not-the-key"), {})
+        assert (out["error"], out["status"]) == ("InvalidError", 400), out
+        assert "signature" in out["text"]
+        assert strict.samples() == []
+
+
+def test_requests_transport_streams(server: ServerProc, tmp_path: Path) -> None:
+    out = upload(
+        "mpy", tmp_path, client_args(server, transport="requests"),
+        dict(label="via requests", fmt="json", endpoint="data"),
+    )  # fmt: skip
+    assert "stored" in out, out
+    sample = find(server, out["stored"])
+    assert sample["signature"] == "valid"
+    assert rows(decode(server.raw(sample["id"]))) == ROWS
+    seen = [r for r in server.requests_seen() if r["outcome"] == 200][-1]
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    assert "transfer-encoding" not in headers, "our Content-Length, not chunked"
+    assert int(headers["content-length"]) == seen["bodySize"]
