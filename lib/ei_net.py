@@ -245,35 +245,3 @@ def sync_time(retries=3, host=None, delay_ms=1000):
             if attempt < retries:
                 _sleep_ms(delay_ms)
     return None
-
-
-def load_ca(ctx, data):
-    """Load every certificate of a concatenated-DER bundle (e.g. /ca.der) into a TLS context.
-
-    mbedTLS parses one DER certificate per `load_verify_locations()` call and ignores what
-    follows, so a bundle is split here; each call adds to the context's trust list. Returns
-    the number of certificates loaded. `data` must be bytes (a memoryview is refused).
-    """
-    n = 0
-    i = 0
-    end = len(data)
-    while i < end:
-        if data[i] != 0x30 or i + 4 > end:
-            raise ValueError("CA bundle: not DER at byte {}".format(i))
-        size = data[i + 1]
-        if size == 0x82:
-            size = ((data[i + 2] << 8) | data[i + 3]) + 4
-        elif size == 0x81:
-            size = data[i + 2] + 3
-        elif size < 0x80:
-            size += 2
-        else:
-            raise ValueError("CA bundle: unsupported length at byte {}".format(i))
-        if i + size > end:
-            raise ValueError("CA bundle: truncated at byte {}".format(i))
-        ctx.load_verify_locations(data[i : i + size])
-        i += size
-        n += 1
-    if n == 0:
-        raise ValueError("CA bundle: no certificate")
-    return n

@@ -161,9 +161,13 @@ def test_default_bundle_loads_in_micropython(tmp_path: Path) -> None:
     out = tmp_path / "ca.der"
     make_ca_bundle.build(out)
     code = (
-        "import tls, ei_net\n"
+        "import tls, ei_http\n"
         "ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)\n"
-        f"print(ei_net.load_ca(ctx, open({str(out)!r}, 'rb').read()))\n"
+        f"data = open({str(out)!r}, 'rb').read()\n"
+        "spans = ei_http.der_spans(data)\n"
+        "for a, b in spans:\n"
+        "    ctx.load_verify_locations(data[a:b])\n"
+        "print(len(spans))\n"
     )
     proc = run_micropython(code, code=True)
     assert proc.stdout.decode().strip() == str(len(make_ca_bundle.DEFAULT_ROOTS))
@@ -202,25 +206,10 @@ def test_tls_refuses_bundle_without_the_ca(tmp_path: Path, server: TLSServer) ->
 def test_single_cadata_call_reads_only_the_first_certificate(
     tmp_path: Path, server: TLSServer
 ) -> None:
-    """Why ei_net.load_ca() splits the file: one load_verify_locations() call on the unix port
-    (mbedTLS) takes the first DER certificate and ignores the rest."""
+    """Why the board splits the file (ei_http.der_spans): one load_verify_locations() call on
+    the unix port (mbedTLS) takes the first DER certificate and ignores the rest."""
     first = _bundle(tmp_path, "ca_first", "EI Test CA A,EI Test CA B", server.ca, server.other_ca)
     second = _bundle(tmp_path, "ca_second", "EI Test CA B,EI Test CA A", server.ca, server.other_ca)
     assert _client(first, server.port, "single")["ok"] is True
     assert _client(second, server.port, "single")["ok"] is False
     assert _client(second, server.port, "split")["ok"] is True
-
-
-def test_load_ca_rejects_garbage() -> None:
-    code = (
-        "import tls, ei_net\n"
-        "ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)\n"
-        "for data in (b'', b'\\x31\\x00', b'\\x30\\x82\\x10\\x00abc'):\n"
-        "    try:\n"
-        "        ei_net.load_ca(ctx, data)\n"
-        "        print('accepted')\n"
-        "    except ValueError as e:\n"
-        "        print('refused', e)\n"
-    )
-    lines = run_micropython(code, code=True).stdout.decode().strip().splitlines()
-    assert [line.split()[0] for line in lines] == ["refused"] * 3

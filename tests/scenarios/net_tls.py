@@ -1,10 +1,10 @@
-# TLS client: argv = bundle.der port mode; mode "split" loads with ei_net.load_ca (one
-# certificate per call), "single" passes the whole file to one load_verify_locations() call.
+# TLS client: argv = bundle.der port mode; mode "split" loads one certificate per call, as
+# ei_http does (ei_http.der_spans), "single" passes the whole file to one call.
 import json
 import socket
 import sys
 
-import ei_net
+import ei_http
 import tls
 
 path, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -14,7 +14,10 @@ ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
 ctx.verify_mode = tls.CERT_REQUIRED
 out = {}
 if mode == "split":
-    out["loaded"] = ei_net.load_ca(ctx, data)
+    spans = ei_http.der_spans(data)
+    for start, end in spans:
+        ctx.load_verify_locations(data[start:end])
+    out["loaded"] = len(spans)
 else:
     ctx.load_verify_locations(data)
 sock = socket.socket()
