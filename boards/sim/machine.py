@@ -9,6 +9,7 @@ import sys
 
 import sim
 
+_MP = sys.implementation.name == "micropython"
 _ENODEV = 19
 _EIO = 5
 
@@ -175,7 +176,7 @@ class I2C:
         bus = sim.BUSES.get(self.id)  # no {} default: this runs under heap_lock
         dev = bus.get(addr) if bus is not None else None
         if dev is None:
-            raise OSError(_ENODEV)
+            raise OSError(_ENODEV) if _MP else OSError(_ENODEV, "ENODEV")
         return dev
 
     def scan(self):

@@ -223,8 +223,14 @@ class LIS3DHModel(Device):
         self.regs[0x20] = 0x07  # power-down, axes enabled
 
     def read(self, reg, buf, n):
-        # the auto-increment flag is bit 7 of the sub-address
-        Device.read(self, reg & 0x7F, buf, n)
+        # Bit 7 of the sub-address asks for auto-increment; without it a multi-byte read
+        # returns the same register again and again, as on the chip.
+        if reg & 0x80 or n == 1:
+            Device.read(self, reg & 0x7F, buf, n)
+            return
+        Device.read(self, reg, buf, 1)
+        for k in range(1, n):
+            buf[k] = buf[0]
 
     def write(self, reg, buf, n):
         Device.write(self, reg & 0x7F, buf, n)
