@@ -1,0 +1,39 @@
+# ei_ingest device settings. Copy this file to config.py (git-ignored: it holds your keys),
+# fill it in, and `make deploy BOARD=esp32|pico_w PORT=/dev/ttyUSB0` copies it to the board
+# as /config.py. Nothing in the library prints these values.
+
+# --- Wi-Fi -------------------------------------------------------------------------------
+# 2.4 GHz networks only (ESP32 and Pico W have no 5 GHz radio). The SSID is case-sensitive.
+WIFI_SSID = "your-network"
+WIFI_PASSWORD = "your-wifi-password"
+WIFI_TIMEOUT_MS = 15000  # per attempt; ei_net.connect() retries WIFI_RETRIES more times
+WIFI_RETRIES = 2
+NTP_HOST = "pool.ntp.org"  # the clock sets `iat` and is needed to check TLS certificates
+
+# --- Edge Impulse keys -------------------------------------------------------------------
+# Edge Impulse Studio > your project > Dashboard > Keys:
+# - API key: starts with "ei_"; lets the device add data to this project (x-api-key).
+API_KEY = "ei_0000000000000000000000000000000000000000000000000000000000000000"
+# - HMAC key: on the same page; signs each sample (HS256). None sends unsigned samples
+#   (alg "none"), which the service accepts.
+HMAC_KEY = "00000000000000000000000000000000"
+
+# --- Where to upload ---------------------------------------------------------------------
+# Edge Impulse: the defaults below (HTTPS, port 443, CA file from `make deploy`).
+# Local server instead: run `make server` on your PC (port 4810, keys ei_local_dev_key /
+# local_dev_hmac_key unless you change them), then set HOST to the PC's LAN IP address (not
+# "localhost": that is the board itself), PORT = 4810 and TLS = False.
+HOST = "ingestion.edgeimpulse.com"
+PORT = None  # None: 443 with TLS, 80 without
+TLS = True  # plain HTTP also works with Edge Impulse and saves the ~20-35 KB TLS needs
+# DER root certificates for TLS, built by tools/make_ca_bundle.py and copied by `make deploy`.
+CA_FILE = "/ca.der"
+CA = CA_FILE  # the examples read CA
+
+# --- The samples -------------------------------------------------------------------------
+DEVICE_NAME = None  # None: the board's Wi-Fi MAC address ("aa:bb:cc:dd:ee:ff")
+LABEL = "idle"  # the class this recording shows; also the start of the stored file name
+CATEGORY = "training"  # "training", "testing" or "anomaly" ("split": the project decides)
+FORMAT = "cbor"  # "cbor" (smaller) or "json"
+INTERVAL_MS = 10  # time between rows: 10 ms = 100 Hz
+ROWS = 200  # rows per sample: ROWS * INTERVAL_MS = 2 s
