@@ -17,14 +17,18 @@ the port's epoch from `time.gmtime(0)` and returns None while the clock has not 
 before 2024: the ESP32 boots at 2000-01-01, the Pico W at 2021-01-01), so callers leave `iat` out.
 
 Runs on MicroPython and CPython (where `network` and `ntptime` come from boards/sim or a test).
-Messages go to the `log` hook (a function taking one str, default None = silent):
-`ei_net.log = print` to see them.
+Progress messages go through the library's one log hook: `ei_errors.set_log(None)` silences
+them, `ei_errors.set_log(fn)` routes them.
 
-Memory: importing the .mpy costs about 2.5 KB of heap; `connect()` allocates a few small
-objects per poll (status ints, no buffers) and `unix_time()` one long int on 32-bit boards.
+Memory (peak heap, bisected with `-X heapsize=<n>w` on the unix port, i.e. 32-bit sizes):
+importing ei_net.mpy costs about 1.3 KB; connect(), sync_time(), unix_time() and mac() add
+under 0.1 KB on top (small ints and strs, no buffers). Importing ei_net.py from source needs
+~15 KB for the compiler: deploy the .mpy (tools/deploy.py).
 """
 
 import time
+
+from ei_errors import log as _log
 
 try:
     from micropython import const
@@ -54,14 +58,6 @@ _POLL_MS = const(100)
 _EPOCH_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01 (UTC)
 # 2024-01-01T00:00:00Z: an earlier clock was never set. Not const(): above a 32-bit small int.
 _UNIX_2024 = 1704067200
-
-# Hook for progress messages: None (silent) or a function taking one str.
-log = None
-
-
-def _log(msg):
-    if log is not None:
-        log(msg)
 
 
 class WifiError(OSError):
@@ -147,6 +143,8 @@ def connect(ssid, password, timeout_ms=15000, retries=2, hostname=None):
     help and some access points lock a client out); no access point, a refused association
     and a timeout are retried `retries` times. Returns at once if already connected.
     """
+    if not ssid or not isinstance(ssid, str):
+        raise ValueError("ssid must be a non-empty str (WIFI_SSID in config.py)")
     net, wlan = _wlan()
     if hostname:
         try:
@@ -160,13 +158,13 @@ def connect(ssid, password, timeout_ms=15000, retries=2, hostname=None):
     status = None
     for attempt in range(retries + 1):
         if attempt:
-            _log("ei_net: retry {} after {}".format(attempt, cause))
+            _log("wifi: retry {} after {}".format(attempt, cause))
             try:
                 wlan.disconnect()
             except OSError:
                 pass
             _sleep_ms(_POLL_MS)
-        _log("ei_net: connecting to {!r}".format(ssid))
+        _log("wifi: connecting to {!r}".format(ssid))
         wlan.connect(ssid, password)
         start = _ticks_ms()
         cause = "timeout"
@@ -175,7 +173,7 @@ def connect(ssid, password, timeout_ms=15000, retries=2, hostname=None):
             state = classify(status, net)
             if state == "connected" or (state == "connecting" and _is_up(net, wlan)):
                 ip = _ip(wlan)
-                _log("ei_net: connected, ip " + ip)
+                _log("wifi: connected, ip " + ip)
                 return ip
             if state != "connecting":
                 cause = state
@@ -238,10 +236,10 @@ def sync_time(retries=3, host=None, delay_ms=1000):
         try:
             ntptime.settime()
             now = unix_time()
-            _log("ei_net: clock set, unix time {}".format(now))
+            _log("ntp: clock set, unix time {}".format(now))
             return now
         except (OSError, OverflowError, IndexError) as e:
-            _log("ei_net: NTP attempt {} failed: {!r}".format(attempt + 1, e))
+            _log("ntp: attempt {} failed: {!r}".format(attempt + 1, e))
             if attempt < retries:
                 _sleep_ms(delay_ms)
     return None

@@ -218,3 +218,14 @@ def test_classify_without_any_constant() -> None:
     assert {ei_net.classify(c, bare) for c in (-3, 0, 3, 202, 1010)} == {"connecting"}
     only_got_ip = types.SimpleNamespace(STAT_GOT_IP=3)
     assert ei_net.classify(3, only_got_ip) == "connected"
+
+
+def test_empty_ssid_is_a_value_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import SIM
+
+    monkeypatch.syspath_prepend(str(SIM))
+    import ei_net
+
+    for bad in ("", None):
+        with pytest.raises(ValueError, match="WIFI_SSID"):
+            ei_net.connect(bad, SECRET)

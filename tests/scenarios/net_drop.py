@@ -2,8 +2,11 @@
 import json
 import sys
 
+import ei_errors
 import ei_net
 import network
+
+ei_errors.set_log(None)
 
 n = int(sys.argv[1])
 network.sim("drop_after:" + sys.argv[1], sys.argv[2])

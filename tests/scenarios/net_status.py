@@ -2,8 +2,11 @@
 import json
 import sys
 
+import ei_errors
 import ei_net
 import network
+
+ei_errors.set_log(None)
 
 network.sim("ok", sys.argv[1])
 codes = {}

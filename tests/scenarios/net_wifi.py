@@ -4,6 +4,7 @@ import json
 import sys
 import time
 
+import ei_errors
 import ei_net
 import network
 
@@ -23,7 +24,7 @@ behaviour, port, timeout_ms, retries = sys.argv[1], sys.argv[2], int(sys.argv[3]
 if behaviour != "env":
     network.sim(behaviour, port)
 logs = []
-ei_net.log = logs.append
+ei_errors.set_log(logs.append)
 t0 = ticks_ms()
 try:
     ip = ei_net.connect("lab-ssid", "pw-SECRET-123", timeout_ms=timeout_ms, retries=retries)
