@@ -309,3 +309,25 @@ def test_duplicates_allowed_without_the_header(server: ServerProc) -> None:
         "training", body, file_name="d3.json", headers={"x-disallow-duplicates": "1"}
     )
     assert again.status == 400 and "duplicate" in again.text()
+
+
+def test_non_ascii_headers_utf8_or_latin1(server: ServerProc) -> None:
+    """http.client (under the Python SDK) sends str headers as Latin-1; UTF-8 also works."""
+    latin = server.post_data(
+        "training",
+        sign_json(doc([[9, 9, 9]]), KEY),
+        file_name="l.json",
+        headers={"x-label": "café", "x-upload-source": "naïve"},
+    )
+    assert latin.status == 200, latin.text()
+    sample = sample_named(server, "l.json")
+    assert (sample["label"], sample["uploadSource"]) == ("café", "naïve")
+    raw_utf8 = "grün".encode().decode("latin-1")  # sent byte for byte as UTF-8
+    utf8 = server.post_data(
+        "training",
+        sign_json(doc([[10, 10, 10]]), KEY),
+        file_name="u.json",
+        headers={"x-label": raw_utf8},
+    )
+    assert utf8.status == 200, utf8.text()
+    assert sample_named(server, "u.json")["label"] == "grün"

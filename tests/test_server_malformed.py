@@ -185,6 +185,12 @@ CASES = [
         body=good_json(values=[[True, 2, 3]]),
     ),
     Case(
+        "integer over 64 bits",
+        400,
+        "payload.values[0][0]: integer too large",
+        body=good_json(values=[[2**70, 1, 1]]),
+    ),
+    Case(
         "flat values for 3 sensors",
         400,
         "payload.values[0]: expected an array of 3 values",

@@ -18,6 +18,7 @@ from ingest.cbor_reader import BinaryRef, CborError, decode_cbor
 ALGORITHMS = ("HS256", "none")
 SIGNATURE_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 BINARY_SAMPLE_SIZES = {"i16": 2, "u16": 2, "f32": 4}
+MAX_INT = 2**64
 
 
 class DaqError(ValueError):
@@ -106,6 +107,8 @@ def _check_number(value: Any, where: str) -> None:
         raise DaqError(f"{where}: expected a number, got {_type_name(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise DaqError(f"{where}: not a finite number ({value})")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise DaqError(f"{where}: integer too large (more than 64 bits)")
 
 
 def _require_map(doc: dict[str, Any], key: str, where: str) -> dict[str, Any]:

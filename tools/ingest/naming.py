@@ -21,8 +21,19 @@ class FileNameError(ValueError):
     """A file name that cannot be stored (path parts, control characters, too long)."""
 
 
+def header_text(value: str) -> str:
+    """A header value as text: UTF-8 if its bytes are UTF-8, else Latin-1 (what Python's
+    http.client, under the official SDK, sends for non-ASCII text)."""
+    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def decode_header(value: str) -> str:
     """Node clients URL-encode x-file-name and x-label; a raw value passes through unchanged."""
+    value = header_text(value)
     return unquote(value, errors="strict") if "%" in value else value
 
 

@@ -21,7 +21,13 @@ from ingest.filetypes import (
     check_magic,
     extension_of,
 )
-from ingest.naming import FileNameError, check_file_name, decode_header, infer_label
+from ingest.naming import (
+    FileNameError,
+    check_file_name,
+    decode_header,
+    header_text,
+    infer_label,
+)
 from ingest.signature import INVALID, NONE, verify_signature
 from ingest.store import NewSample, SampleStore
 
@@ -75,6 +81,7 @@ def _metadata(headers: Mapping[str, str]) -> dict[str, str]:
     raw = headers.get("x-metadata")
     if raw is None or not raw.strip():
         return {}
+    raw = header_text(raw)
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -103,7 +110,7 @@ def parse_options(headers: Mapping[str, str]) -> UploadOptions:
         disallow_duplicates=_flag(headers, "x-disallow-duplicates"),
         add_date_id=_flag(headers, "x-add-date-id"),
         metadata=_metadata(headers),
-        upload_source=headers.get("x-upload-source"),
+        upload_source=header_text(source) if (source := headers.get("x-upload-source")) else None,
     )
 
 
