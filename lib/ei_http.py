@@ -10,6 +10,7 @@ the request head (~300 bytes) and the server's short answer. A TLS session costs
 mbedTLS needs (~20-35 KiB, on Pico W from the Python heap: gc.collect() before uploading helps).
 """
 
+import os
 import socket
 import sys
 
@@ -291,11 +292,12 @@ class Client:
         iat=None,
     ):
         """Send one Recording; return the name the server stored it under."""
-        req = self.prepare(
-            rec, label, category, fmt, filename, disallow_duplicates, add_date_id, metadata,
-            endpoint, iat,
+        return self.send(
+            self.prepare(
+                rec, label, category, fmt, filename, disallow_duplicates, add_date_id, metadata,
+                endpoint, iat,
+            )
         )  # fmt: skip
-        return self.send(req)
 
     def prepare(
         self,
@@ -311,16 +313,10 @@ class Client:
         iat=None,
     ):
         """Check everything and run pass 1 (sign, count). Nothing is sent."""
-        if category not in CATEGORIES:
-            raise ValueError(
-                "category must be one of %s, not %r" % (", ".join(CATEGORIES), category)
-            )
-        if endpoint not in ENDPOINTS:
-            raise ValueError("endpoint must be 'files' or 'data', not %r" % (endpoint,))
-        ei_encode.check_format(fmt)
-        if label is not None:
-            ei_encode.check_text("label", label)
-        meta = None if metadata is None else metadata_json(metadata)
+        req = _Request(
+            self, fmt, category, endpoint, label, filename, disallow_duplicates, add_date_id,
+            metadata,
+        )  # fmt: skip
         if iat is None and self._clock is not None:
             iat = self._clock()
         iat = ei_encode.check_iat(iat)
@@ -332,21 +328,42 @@ class Client:
         length, sig = self._enc.measure(rec, fmt, head, self._hmac_key)
         if sig is not None:
             head[sig_at : sig_at + 64] = sig
-        no_label = label is None and filename is None
-        if filename is None:
+        if req.filename is None:
             self._seq += 1
             tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
-            filename = _file_stem(label) + "." + tag + ei_encode.EXTENSIONS[fmt]
-        else:
-            ei_encode.check_text("filename", filename)
-            if '"' in filename or "/" in filename or "\\" in filename:
-                raise ValueError("filename must not contain quotes or slashes: %r" % filename)
-        req = _Request(
-            self, rec, fmt, head, length, category, endpoint, label, filename,
-            disallow_duplicates, add_date_id, meta,
-        )  # fmt: skip
-        req.no_label = no_label
+            req.filename = _file_stem(label) + "." + tag + ei_encode.EXTENSIONS[fmt]
+        req.rec = rec
+        req.head = head
+        req.finish(length)
         return req
+
+    def upload_file(
+        self,
+        path,
+        fmt,
+        label=None,
+        category="training",
+        filename=None,
+        disallow_duplicates=True,
+        add_date_id=False,
+        metadata=None,
+        endpoint="files",
+    ):
+        """Send a finished data acquisition file (from dump() or a spool), streamed from flash
+        in chunks through the staging buffer; return the stored name."""
+        try:
+            length = os.stat(path)[6]
+        except OSError as e:
+            raise ValueError("file %r cannot be read: %s" % (path, e))
+        if length == 0:
+            raise ValueError("file %r is empty" % path)
+        req = _Request(
+            self, fmt, category, endpoint, label, filename or path.rsplit("/", 1)[-1],
+            disallow_duplicates, add_date_id, metadata,
+        )  # fmt: skip
+        req.path_on_disk = path
+        req.finish(length)
+        return self.send(req)
 
     def send(self, req):
         if self.transport == "requests":
@@ -481,42 +498,45 @@ class Client:
 
 
 class _Request:
-    """One prepared upload: signed header, exact length, and the headers to send."""
+    """One prepared upload: checked options, the headers to send, and where the body comes from
+    (a Recording encoded on the fly, or a file on flash)."""
 
-    def __init__(
-        self,
-        client,
-        rec,
-        fmt,
-        head,
-        length,
-        category,
-        endpoint,
-        label,
-        filename,
-        nodup,
-        dateid,
-        meta,
-    ):
+    def __init__(self, client, fmt, category, endpoint, label, filename, nodup, dateid, metadata):
+        if category not in CATEGORIES:
+            raise ValueError(
+                "category must be one of %s, not %r" % (", ".join(CATEGORIES), category)
+            )
+        if endpoint not in ENDPOINTS:
+            raise ValueError("endpoint must be 'files' or 'data', not %r" % (endpoint,))
+        ei_encode.check_format(fmt)
+        if label is not None:
+            ei_encode.check_text("label", label)
+        if filename is not None:
+            ei_encode.check_text("filename", filename)
+            if '"' in filename or "/" in filename or "\\" in filename:
+                raise ValueError("filename must not contain quotes or slashes: %r" % filename)
+        self._meta = None if metadata is None else metadata_json(metadata)
         self.client = client
-        self.rec = rec
         self.fmt = fmt
-        self.head = head
         self.category = category
         self.endpoint = endpoint
         self.label = label
         self.filename = filename
-        self.no_label = False
+        self.no_label = label is None and filename is None
         self._nodup = nodup
         self._dateid = dateid
-        self._meta = meta
-        ctype = ei_encode.CONTENT_TYPES[fmt]
-        if endpoint == "files":
+        self.rec = None
+        self.head = None
+        self.path_on_disk = None
+
+    def finish(self, length):
+        ctype = ei_encode.CONTENT_TYPES[self.fmt]
+        if self.endpoint == "files":
             boundary = "ei-ingest-%08x%08x" % (_random32(), _random32())
             self.content_type = "multipart/form-data; boundary=" + boundary
             self.pre = (
                 '--%s\r\nContent-Disposition: form-data; name="data"; filename="%s"\r\n'
-                "Content-Type: %s\r\n\r\n" % (boundary, filename, ctype)
+                "Content-Type: %s\r\n\r\n" % (boundary, self.filename, ctype)
             ).encode()
             self.post = ("\r\n--%s--\r\n" % boundary).encode()
         else:
@@ -566,16 +586,37 @@ class _Request:
         sink(self.request_head())
         if self.pre:
             sink(self.pre)
-        n = self.client._enc.emit(self.rec, self.fmt, self.head, sink)
+        if self.rec is not None:
+            n = self.client._enc.emit(self.rec, self.fmt, self.head, sink)
+        else:
+            n = 0
+            for chunk in self._file_chunks():
+                sink(chunk)
+                n += len(chunk)
         if n != self.file_length:
-            raise RuntimeError("pass 2 wrote %d bytes, pass 1 counted %d" % (n, self.file_length))
+            raise ValueError("body is %d bytes, %d were announced" % (n, self.file_length))
         if self.post:
             sink(self.post)
+
+    def _file_chunks(self):
+        enc = self.client._enc
+        view = memoryview(enc._buf)[: enc._size]
+        with open(self.path_on_disk, "rb") as f:
+            while True:
+                n = f.readinto(view)
+                if not n:
+                    return
+                yield view[:n]
 
     def chunks(self):
         """The body as a generator of chunks, for transports that pull (requests): the rows
         are encoded a batch at a time, so at most a chunk or two is held at once."""
         yield self.pre
+        if self.rec is None:
+            for chunk in self._file_chunks():
+                yield bytes(chunk)
+            yield self.post
+            return
         enc = self.client._enc
         ready = []
         enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head)

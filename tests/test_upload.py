@@ -52,12 +52,13 @@ def client_args(server: ServerProc, **kw: Any) -> dict[str, Any]:
 
 def upload(
     runtime: str, tmp_path: Path, client: dict[str, Any], upload: dict[str, Any],
-    recording: dict[str, Any] | None = None,
+    recording: dict[str, Any] | None = None, via_file: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     spec = {
         "client": client,
         "upload": upload,
         "recording": recording or {"sensors": XYZ, "interval_ms": 10, "rows": ROWS},
+        "via_file": via_file,
     }
     path = tmp_path / f"upload-{runtime}.json"
     path.write_text(json.dumps(spec))
@@ -272,3 +273,15 @@ def test_requests_transport_streams(server: ServerProc, tmp_path: Path) -> None:
     headers = {k.lower(): v for k, v in seen["headers"].items()}
     assert "transfer-encoding" not in headers, "our Content-Length, not chunked"
     assert int(headers["content-length"]) == seen["bodySize"]
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize("fmt", ["cbor", "json"])
+def test_upload_file_from_flash(server: ServerProc, runtime: str, fmt: str, tmp_path: Path) -> None:
+    path = tmp_path / f"stored.{fmt}"
+    args = client_args(server, device_name=f"flash-{runtime}")
+    out = upload(runtime, tmp_path, args, dict(fmt=fmt, label="flash"), via_file=str(path))
+    assert "stored" in out, out
+    sample = find(server, out["stored"])
+    assert sample["signature"] == "valid" and sample["label"] == "flash"
+    assert server.raw(sample["id"]) == path.read_bytes()

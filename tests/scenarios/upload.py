@@ -31,7 +31,16 @@ def main(path):
     t0 = time.time_ns()
     try:
         client = ei_ingest.Client(**spec["client"])
-        name = client.upload(rec, **spec.get("upload", {}))
+        via_file = spec.get("via_file")
+        if via_file:
+            # Store-and-forward shape: a signed file on flash, uploaded later from the file.
+            c = spec["client"]
+            fmt = spec.get("upload", {}).get("fmt", "cbor")
+            with open(via_file, "wb") as f:
+                ei_ingest.dump(rec, f, fmt, c["hmac_key"], c["device_type"], c.get("device_name"))
+            name = client.upload_file(via_file, **spec.get("upload", {}))
+        else:
+            name = client.upload(rec, **spec.get("upload", {}))
         out = {"stored": name}
     except ei_ingest.IngestionError as e:
         out = {

