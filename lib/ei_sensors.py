@@ -198,12 +198,13 @@ class Forwarder:
         self._plan = _plan(self.sources, n)
         self._row = _array(_typecode(self.sources), n)
         self._mul = _array("i", n)
+        self._frac = _array("i", n)
         self._shift = _array("b", n)
         self._dec = _array("b", n)
         for k in range(n):
             d = decimals if decimals is not None else _digits(scale[k])
-            m, s = _fixed(scale[k] * 10**d)
-            self._mul[k], self._shift[k], self._dec[k] = m, s, d
+            m1, m2, s = _fixed(scale[k] * 10**d)
+            self._mul[k], self._frac[k], self._shift[k], self._dec[k] = m1, m2, s, d
         self._line = bytearray(24 * n)
         if stream is None:
             stream = getattr(sys.stdout, "buffer", sys.stdout)
@@ -217,10 +218,16 @@ class Forwarder:
         n = 0
         last = len(self._mul) - 1
         for k in range(last + 1):
-            v = row[k] * self._mul[k]
+            raw = row[k]
             s = self._shift[k]
             if s:
-                v = (v + (1 << (s - 1))) >> s  # round half up
+                a = raw if raw >= 0 else -raw  # round half away from zero, symmetric
+                v = a * self._mul[k] + ((a * self._frac[k]) >> 14)
+                v = (v + (1 << (s - 1))) >> s
+                if raw < 0:
+                    v = -v
+            else:
+                v = raw * self._mul[k]
             n = _put_fixed(line, n, v, self._dec[k])
             line[n] = 44 if k < last else 10  # "," or "\n"
             n += 1
@@ -273,14 +280,16 @@ def _digits(scale):
 
 
 def _fixed(factor):
-    """factor ~= m / 2**s with m small enough that |raw * m| stays a small int for int16 raw."""
+    """factor ~= (m1 + m2 / 2**14) / 2**s, so that for |raw| < 2**15 both raw * m1 and
+    raw * m2 stay below 2**29: small ints on 32-bit boards, about 28 bits of precision."""
     r = round(factor)
     if r != 0 and abs(factor - r) <= 1e-9 * abs(factor) and abs(r) < (1 << 14):
-        return r, 0
+        return r, 0, 0
     s = 0
-    while s < 24 and abs(factor) * (1 << (s + 1)) < (1 << 14):
+    while s < 40 and abs(factor) * (1 << (s + 1)) < (1 << 14):
         s += 1
-    return int(round(factor * (1 << s))), s
+    m = int(round(factor * (1 << (s + 14))))
+    return m >> 14, m & 0x3FFF, s
 
 
 def _put_fixed(line, n, v, dec):

@@ -58,7 +58,7 @@ class AnalogIn:
         if self.temperature:
             self.axes = ((name if name != "adc" else "temp", "Cel"),)
             self.scale = (0.01,)
-            self.typecode = "h"
+            self.typecode = "i"  # a floating input reads 437 Cel: more than int16 holds
         elif self._uv is not None:
             self.axes = ((name, units),)
             self.scale = (1e-6,)

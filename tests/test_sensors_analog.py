@@ -1,0 +1,106 @@
+"""AnalogIn: ESP32 pin rules and microvolts, RP2040 pins and the temperature formula."""
+
+from __future__ import annotations
+
+import sys
+from array import array
+
+import pytest
+from harness import SIM
+
+if str(SIM) not in sys.path:
+    sys.path.insert(0, str(SIM))
+
+import machine  # noqa: E402
+import sim  # noqa: E402
+from sensors.analog import AnalogIn  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    sim.freeze(0)
+    yield
+    sim.thaw()
+
+
+def read(src):
+    out = array(src.typecode, [0])
+    src.read_into(out, 0)
+    return out[0], out[0] * src.scale[0]
+
+
+def test_esp32_needs_explicit_attenuation():
+    with pytest.raises(ValueError, match="atten= explicitly"):
+        AnalogIn(34)
+
+
+@pytest.mark.parametrize("pin", [0, 2, 4, 12, 13, 14, 15, 25, 26, 27])
+def test_esp32_adc2_refused_while_wifi_is_on(pin):
+    with pytest.raises(ValueError, match=f"GPIO {pin} is on ADC2.*GPIO 32-39"):
+        AnalogIn(pin, atten=machine.ADC.ATTN_11DB)
+    AnalogIn(pin, atten=machine.ADC.ATTN_11DB, wifi=False)  # allowed with Wi-Fi off
+
+
+def test_esp32_pin_without_adc():
+    with pytest.raises(ValueError, match="GPIO 5 has no ADC"):
+        AnalogIn(5, atten=machine.ADC.ATTN_11DB, wifi=False)
+
+
+@pytest.mark.parametrize("pin", range(32, 40))
+def test_esp32_adc1_microvolts(pin):
+    a = AnalogIn(pin, atten=machine.ADC.ATTN_11DB, name="v")
+    assert a.axes == (("v", "V"),)
+    assert a.typecode == "i"
+    raw, volts = read(a)
+    assert raw == sim.adc_uv(pin, 0)  # read_uv(): calibrated microvolts, no conversion
+    assert volts == pytest.approx(raw / 1e6)
+
+
+def test_esp32_attenuation_is_passed_to_the_adc():
+    a = AnalogIn(32, atten=machine.ADC.ATTN_0DB)
+    assert a._adc._atten == machine.ADC.ATTN_0DB
+    raw, _ = read(a)
+    assert raw == 950_000  # 1.65 V clips at the 0 dB range's top
+
+
+def test_esp32_port_without_read_uv_falls_back_to_u16():
+    class OldADC(machine.ADC):
+        read_uv = None
+
+    a = AnalogIn(34, atten=3)
+    a._adc = OldADC(34)
+    a._uv = None
+    a._u16 = lambda: 65535
+    raw, volts = read(a)
+    assert raw == 65535
+
+
+@pytest.mark.parametrize("pin", [26, 27, 28])
+def test_rp2_adc_pins(pin):
+    a = AnalogIn(pin, port="rp2")
+    a._u16 = lambda: 32768
+    raw, volts = read(a)
+    assert raw == 32768
+    assert volts == pytest.approx(32768 * 3.3 / 65535)
+
+
+@pytest.mark.parametrize("pin", [0, 25, 29, 3])
+def test_rp2_other_pins_refused(pin):
+    with pytest.raises(ValueError, match="GP26, GP27, GP28 or channel 4"):
+        AnalogIn(pin, port="rp2")
+
+
+@pytest.mark.parametrize("u16", [14022, 13000, 15000, 0, 65535])
+def test_rp2_temperature_formula(u16):
+    a = AnalogIn(4, port="rp2")
+    assert a.axes == (("temp", "Cel"),)
+    a._u16 = lambda: u16
+    _, cel = read(a)
+    volts = u16 * 3.3 / 65535
+    assert cel == pytest.approx(27 - (volts - 0.706) / 0.001721, abs=0.011)
+
+
+def test_rp2_temperature_from_sim_sensor():
+    a = AnalogIn(4, port="rp2")
+    _, cel = read(a)
+    assert cel == pytest.approx(sim.die_temp_centi(0) / 100, abs=0.1)  # 25 Cel at t=0
