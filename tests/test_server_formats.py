@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 import cbor2
 import pytest
@@ -39,13 +41,13 @@ def doc(
     return {"protected": {"ver": "v1", "alg": alg}, "signature": "0" * 64, "payload": body}
 
 
-def sample_named(server: ServerProc, file_name: str) -> dict[str, object]:
+def sample_named(server: ServerProc, file_name: str) -> dict[str, Any]:
     return next(s for s in server.samples() if s["fileName"] == file_name)
 
 
 def upload(
     server: ServerProc, body: bytes, name: str, content_type: str, **headers: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     result = server.post_data(
         "training", body, file_name=name, content_type=content_type, headers=headers
     )
@@ -331,3 +333,27 @@ def test_non_ascii_headers_utf8_or_latin1(server: ServerProc) -> None:
     )
     assert utf8.status == 200, utf8.text()
     assert sample_named(server, "u.json")["label"] == "grün"
+
+
+def test_chunked_transfer_encoding(server: ServerProc) -> None:
+    """A body without Content-Length (chunked) is read to its end and stored."""
+    body = sign_json(doc([[11, 11, 11], [12, 12, 12]]), KEY)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request(
+            "POST",
+            "/api/training/data",
+            body=iter([body[:50], body[50:]]),
+            headers={
+                "x-api-key": server.api_key,
+                "x-file-name": "chunked.json",
+                "Content-Type": "application/json",
+            },
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"chunked.json")
+    finally:
+        conn.close()
+    sample = sample_named(server, "chunked.json")
+    assert (sample["rows"], sample["signature"], sample["size"]) == (2, "valid", len(body))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import cbor2
 import pytest
@@ -50,8 +51,8 @@ def good_json(**payload_changes: object) -> bytes:
 
 
 def with_protected(**changes: object) -> bytes:
-    doc = good_doc()
-    doc["protected"] = dict(doc["protected"], **changes)  # type: ignore[arg-type]
+    doc: dict[str, Any] = good_doc()
+    doc["protected"] = {**doc["protected"], **changes}
     return json.dumps(doc).encode()
 
 
