@@ -104,3 +104,62 @@ def test_mip_installs_core_then_sensors(repo_server: tuple[str, list[str]], tmp_
         "print(sensors.__file__, sensors.mpu6050.MPU6050.__name__, g)",
     )
     assert out == f"{target}/sensors/__init__.py MPU6050 9807"
+
+
+FAKE_REQUESTS = """
+import io
+import json
+
+PREFIX = "https://raw.githubusercontent.com/ei-owner/ei-repo/"
+
+
+class _Resp:
+    def __init__(self, status, data):
+        self.status_code = status
+        self.raw = io.BytesIO(data)
+        self._data = data
+
+    def json(self):
+        return json.loads(self._data)
+
+    def close(self):
+        pass
+
+
+def get(url, **kw):
+    print("GET", url)
+    if not url.startswith(PREFIX):
+        return _Resp(404, b"")
+    path = url[len(PREFIX):].partition("/")[2]
+    try:
+        with open({root!r} + "/" + path, "rb") as f:
+            return _Resp(200, f.read())
+    except OSError:
+        return _Resp(404, b"")
+"""
+
+
+def test_github_urls_resolve_to_the_repository_files(tmp_path: Path) -> None:
+    """`mip.install("github:owner/repo")` as the board's own mip resolves it: a stand-in
+    `requests` (ahead of the frozen one on the path) serves raw.githubusercontent.com URLs
+    from the work tree and logs them."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "requests.py").write_text(FAKE_REQUESTS.replace("{root!r}", repr(str(ROOT))))
+    target = tmp_path / "lib"
+    code = (
+        "import mip\n"
+        f"mip.install('github:ei-owner/ei-repo', target={str(target)!r})\n"
+        "mip.install('github:ei-owner/ei-repo/package-sensors.json', "
+        f"target={str(target)!r}, version='v1')\n"
+    )
+    proc = run_micropython(code, code=True, env={"MICROPYPATH": f"{fake}:.frozen"})
+    gets = [line.split()[1] for line in proc.stdout.decode().splitlines() if line[:4] == "GET "]
+    raw = "https://raw.githubusercontent.com/ei-owner/ei-repo/"
+    want = [raw + "HEAD/package.json"]
+    want += [raw + "HEAD/" + src for _, src in _urls(PACKAGES[0])]
+    want += [raw + "v1/package-sensors.json"]
+    want += [raw + "v1/" + src for _, src in _urls(PACKAGES[1])]
+    assert gets == want
+    installed = sorted(p.relative_to(target).as_posix() for p in target.rglob("*.py"))
+    assert installed == sorted(p.as_posix() for p in deploy.lib_sources())
