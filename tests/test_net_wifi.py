@@ -229,3 +229,12 @@ def test_empty_ssid_is_a_value_error(monkeypatch: pytest.MonkeyPatch) -> None:
     for bad in ("", None):
         with pytest.raises(ValueError, match="WIFI_SSID"):
             ei_net.connect(bad, SECRET)
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_drop_after_time_then_reconnect(run: Callable[..., dict[str, Any]], port: str) -> None:
+    out = run("net_drop_ms.py", "300", port)
+    assert out["ip"] == "192.168.4.2" and out["before"] is True
+    assert out["after"] is False
+    assert out["status"] == {"rp2": 0, "esp32": 200}[port]
+    assert out["ip2"] == "192.168.4.2" and out["connected_again"] is True

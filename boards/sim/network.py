@@ -12,6 +12,7 @@ Controls (read at import, changed at run time with `sim()`):
     "drop_after:<n>"  connects; after <n> isconnected() checks that said True the link drops
                       (isconnected() False, status idle / beacon timeout); a new connect()
                       works again
+    "drop_ms:<n>"     the same, but the link drops <n> ms after connect() (say mid-upload)
     "flaky:<k>"       the first <k> connect() calls find no access point, later ones connect
 - `EI_SIM_WIFI_PORT` = which port's status codes: "rp2" (default: Pico W, 0..3 / -1..-3),
   "esp32" (1000/1001/1010, 200-212) or "bare" (no STAT_* constants at all, rp2 codes).
@@ -123,6 +124,11 @@ def _phase():
     """Advance the simulated link and return one of: idle, connecting, noip, up, fail:<i>."""
     st = _state
     phase = st["phase"]
+    if phase == "up" and _behaviour.startswith("drop_ms:") and not st["dropped"]:
+        if _ticks_diff(_ticks_ms(), st["t0"]) >= _arg("drop_ms:"):
+            st["dropped"] = True
+            st["phase"] = "dropped"
+            return "dropped"
     if phase != "connecting":
         return phase
     elapsed = _ticks_diff(_ticks_ms(), st["t0"])
@@ -138,7 +144,7 @@ def _phase():
         return "noip" if elapsed >= ms // 2 else "connecting"
     if b == "never":
         return "connecting"
-    if b.startswith("drop_after:"):
+    if b.startswith("drop_after:") or b.startswith("drop_ms:"):
         st["phase"] = "up"
         return "up"
     if b.startswith("flaky:"):
