@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ingest.cbor_reader import BinaryRef, CborError, decode_cbor
@@ -44,7 +44,6 @@ class DaqFile:
     sensors: list[Sensor]
     rows: int
     binary_format: str | None = None  # "i16" | "u16" | "f32" for binary payloads
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def content_type(self) -> str:

@@ -55,15 +55,16 @@ class NewSample:
     data: bytes
     content_type: str
     sha256: str
-    signature: str
-    device_type: str | None
-    device_name: str | None
-    interval_ms: float | None
-    sensors: list[dict[str, str]] | None
-    rows: int | None
     metadata: dict[str, str]
     upload_source: str | None
     add_date_id: bool
+    signature: str = "none"
+    # Set for data acquisition files only:
+    device_type: str | None = None
+    device_name: str | None = None
+    interval_ms: float | None = None
+    sensors: list[dict[str, str]] | None = None
+    rows: int | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from ingest.naming import (
     header_text,
     infer_label,
 )
-from ingest.signature import INVALID, NONE, verify_signature
+from ingest.signature import INVALID, verify_signature
 from ingest.store import NewSample, SampleStore
 
 CATEGORIES = ("training", "testing", "anomaly", "validation", "post-processing", "split")
@@ -149,31 +149,24 @@ def _prepare_one(
     name = incoming.name
     ext = extension_of(name)
     declared = (incoming.content_type or "").split(";")[0].strip().lower()
-    common = {
-        "category": category,
-        "label": _label_for(name, options),
-        "data": incoming.data,
-        "sha256": hashlib.sha256(incoming.data).hexdigest(),
-        "metadata": options.metadata,
-        "upload_source": options.upload_source,
-        "add_date_id": options.add_date_id,
-    }
+    sample = NewSample(
+        category=category,
+        label=_label_for(name, options),
+        file_name=name,
+        data=incoming.data,
+        content_type="",
+        sha256=hashlib.sha256(incoming.data).hexdigest(),
+        metadata=options.metadata,
+        upload_source=options.upload_source,
+        add_date_id=options.add_date_id,
+    )
     if ext in PLAIN_TYPES:
         try:
             check_magic(PLAIN_TYPES[ext], incoming.data)
         except FileTypeError as exc:
             raise UploadError(400, f"{name}: {exc}") from None
-        return NewSample(
-            file_name=name,
-            content_type=PLAIN_TYPES[ext].content_type,
-            signature=NONE,
-            device_type=None,
-            device_name=None,
-            interval_ms=None,
-            sensors=None,
-            rows=None,
-            **common,  # type: ignore[arg-type]
-        )
+        sample.content_type = PLAIN_TYPES[ext].content_type
+        return sample
     if ext not in DAQ_EXTENSIONS and declared not in DAQ_CONTENT_TYPES:
         accepted = ", ".join([*DAQ_EXTENSIONS, *PLAIN_TYPES])
         raise UploadError(
@@ -192,18 +185,16 @@ def _prepare_one(
             f"{name}: signature: the HS256 signature does not match the body "
             "(this server requires valid signatures)",
         )
-    stored_name = name if ext in DAQ_EXTENSIONS else f"{name}.{daq.encoding}"
-    return NewSample(
-        file_name=stored_name,
-        content_type=daq.content_type,
-        signature=status,
-        device_type=daq.device_type,
-        device_name=daq.device_name,
-        interval_ms=daq.interval_ms,
-        sensors=[{"name": s.name, "units": s.units} for s in daq.sensors],
-        rows=daq.rows,
-        **common,  # type: ignore[arg-type]
-    )
+    if ext not in DAQ_EXTENSIONS:
+        sample.file_name = f"{name}.{daq.encoding}"
+    sample.content_type = daq.content_type
+    sample.signature = status
+    sample.device_type = daq.device_type
+    sample.device_name = daq.device_name
+    sample.interval_ms = daq.interval_ms
+    sample.sensors = [{"name": s.name, "units": s.units} for s in daq.sensors]
+    sample.rows = daq.rows
+    return sample
 
 
 def _check_duplicates(samples: list[NewSample], store: SampleStore) -> None:
