@@ -139,9 +139,13 @@ class Sampler:
     def __init__(self, sources, rec, clock=None, late_us=None):
         self.plan = _plan(sources, rec.axes)
         self.rec = rec
-        self.interval = int(rec.interval_ms * 1000)
-        if self.interval <= 0:
+        # Whole microseconds per row plus a nanosecond remainder carried from row to row, so a
+        # fractional interval (1000 / 3 ms, or 4.047 ms in float) does not drift either.
+        ns = int(round(rec.interval_ms * 1_000_000))
+        if ns < 1000:
             raise ValueError("interval_ms must be >= 0.001")
+        self.interval = ns // 1000
+        self.interval_ns = ns % 1000
         self.late_us = self.interval // 2 if late_us is None else late_us
         self.clock = clock or CLOCK
         self.rows = 0  # rows taken by the last run()
@@ -157,6 +161,8 @@ class Sampler:
         plan = self.plan
         interval = self.interval
         late_us = self.late_us
+        frac_ns = self.interval_ns
+        carry = 0
         buf = rec.buffer
         axes = rec.axes
         pos = len(rec) * axes
@@ -174,7 +180,12 @@ class Sampler:
             pos += axes
             if on_row is not None:
                 on_row(i)
-            deadline = clock.ticks_add(deadline, interval)
+            carry += frac_ns
+            if carry >= 1000:
+                carry -= 1000
+                deadline = clock.ticks_add(deadline, interval + 1)
+            else:
+                deadline = clock.ticks_add(deadline, interval)
         # The last row owns its interval too: N rows take N intervals.
         wait = clock.ticks_diff(deadline, clock.ticks_us())
         if wait > 0:
@@ -249,7 +260,7 @@ class Forwarder:
 
         Returns the number of late lines."""
         clock = clock or CLOCK
-        interval = int(interval_ms * 1000)
+        interval = int(round(interval_ms * 1000))
         late = 0
         deadline = clock.ticks_us()
         i = 0
