@@ -23,18 +23,33 @@ from ingest.store import SampleStore
 
 DEFAULT_PORT = 4810
 DEFAULT_MAX_BODY = 100 * 1024 * 1024
+EPILOG = """\
+endpoints (x-api-key required):
+  POST /api/<category>/files   multipart, each file a part named 'data' (JSON answer)
+  POST /api/<category>/data    raw body named by x-file-name (text/plain answer)
+  GET  /api/samples            the index as JSON
+  GET  /api/samples/<id>/raw   the stored bytes
+  categories: training, testing, anomaly, validation, post-processing, split
+  headers: x-label, x-no-label, x-disallow-duplicates, x-add-date-id, x-metadata,
+           x-upload-source
+
+signatures:
+  HS256 files are verified with --hmac-key and listed as 'valid' or 'invalid' (an
+  invalid one is stored and marked, like the real service, unless
+  --require-valid-signature). Without --hmac-key a signed file is listed as
+  'unverified'; unsigned files (alg none) as 'none'. Keys are never printed.
+
+storage: <data-dir>/<category>/<label or _unlabeled>/<file>, indexed in
+  <data-dir>/index.sqlite; a restart keeps everything.
+"""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="ingest_server.py",
         description="Local Edge Impulse ingestion server (API-compatible, strict).",
-        epilog=(
-            "Signatures: HS256 files are verified with --hmac-key and listed as valid or "
-            "invalid (an invalid one is stored and marked, like the real service, unless "
-            "--require-valid-signature). Without --hmac-key a signed file is listed as "
-            "'unverified'; unsigned files (alg none) as 'none'. Keys are never printed."
-        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument(
