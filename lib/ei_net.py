@@ -165,9 +165,15 @@ def connect(ssid, password, timeout_ms=15000, retries=2, hostname=None):
                 pass
             _sleep_ms(_POLL_MS)
         _log("wifi: connecting to {!r}".format(ssid))
-        wlan.connect(ssid, password)
-        start = _ticks_ms()
         cause = "timeout"
+        try:
+            wlan.connect(ssid, password)
+        except OSError as e:
+            # ESP32: "Wifi Internal Error" while a previous join is still winding down.
+            _log("wifi: connect() refused: {}".format(e))
+            cause = "connect_fail"
+            continue
+        start = _ticks_ms()
         while _ticks_diff(_ticks_ms(), start) < timeout_ms:
             status = wlan.status()
             state = classify(status, net)

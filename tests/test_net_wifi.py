@@ -238,3 +238,11 @@ def test_drop_after_time_then_reconnect(run: Callable[..., dict[str, Any]], port
     assert out["after"] is False
     assert out["status"] == {"rp2": 0, "esp32": 200}[port]
     assert out["ip2"] == "192.168.4.2" and out["connected_again"] is True
+
+
+def test_connect_refused_by_the_driver_is_retried(run: Callable[..., dict[str, Any]]) -> None:
+    ok = run("net_wifi.py", "busy:1", "esp32", "2000", "1")
+    assert ok["ok"] is True and ok["connects"] == 2
+    assert any("connect() refused" in line for line in ok["logs"])
+    bad = run("net_wifi.py", "busy:5", "esp32", "2000", "1")
+    assert (bad["ok"], bad["cause"], bad["connects"]) == (False, "connect_fail", 2)

@@ -14,6 +14,8 @@ Controls (read at import, changed at run time with `sim()`):
                       works again
     "drop_ms:<n>"     the same, but the link drops <n> ms after connect() (say mid-upload)
     "flaky:<k>"       the first <k> connect() calls find no access point, later ones connect
+    "busy:<k>"        the first <k> connect() calls raise OSError (ESP32 "Wifi Internal
+                      Error"), later ones connect
 - `EI_SIM_WIFI_PORT` = which port's status codes: "rp2" (default: Pico W, 0..3 / -1..-3),
   "esp32" (1000/1001/1010, 200-212) or "bare" (no STAT_* constants at all, rp2 codes).
 
@@ -144,7 +146,7 @@ def _phase():
         return "noip" if elapsed >= ms // 2 else "connecting"
     if b == "never":
         return "connecting"
-    if b.startswith("drop_after:") or b.startswith("drop_ms:"):
+    if b.startswith("drop_after:") or b.startswith("drop_ms:") or b.startswith("busy:"):
         st["phase"] = "up"
         return "up"
     if b.startswith("flaky:"):
@@ -181,6 +183,8 @@ class WLAN:
         del key  # the sim never keeps the password
         _state["ssid"] = ssid
         _state["connects"] += 1
+        if _behaviour.startswith("busy:") and _state["connects"] <= _arg("busy:"):
+            raise OSError("Wifi Internal Error")
         _state["t0"] = _ticks_ms()
         _state["phase"] = "connecting"
         _state["up_checks"] = 0
