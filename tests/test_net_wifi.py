@@ -132,6 +132,7 @@ def test_drop_after_n_checks_then_reconnect(run: Callable[..., dict[str, Any]], 
     assert out["dropped_status"] == {"rp2": 0, "esp32": 200}[port]
     assert out["ip2"] == "192.168.4.2" and out["connected_after"] is True
     assert out["connects"] == 2
+    assert out["after_disconnect"] == [False, False]
 
 
 ESP32_EXPECTED = {

@@ -19,4 +19,6 @@ ip2 = ei_net.connect("lab-ssid", "pw-SECRET-123", timeout_ms=1000, retries=0)
 out = {"ip": ip, "seen": seen, "dropped_status": dropped_status, "ip2": ip2}
 out["connected_after"] = ei_net.connected()
 out["connects"] = network.sim_stats()["connects"]
+ei_net.disconnect()
+out["after_disconnect"] = [ei_net.connected(), network.WLAN(network.STA_IF).active()]
 print(json.dumps(out))
