@@ -5,7 +5,8 @@
     rec = ei_sensors.recording_for((imu,), interval_ms=10, capacity=200)
 
 One 14-byte burst from ACCEL_XOUT_H (accel, temperature, gyro) per row, into a buffer
-allocated once; conversion is byte arithmetic. Memory: ~100 bytes per instance.
+allocated once; conversion is byte arithmetic. Memory (64-bit unix port, from .mpy): import
+~3.7 KiB, ~0.4 KiB per instance.
 """
 
 try:
