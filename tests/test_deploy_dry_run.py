@@ -181,3 +181,26 @@ def test_device_preparation_code_runs_in_micropython(tmp_path: Path) -> None:
         assert (tmp_path / "lib" / "ei_net.mpy").exists()
         assert (tmp_path / "lib" / "user_module.py").exists()
         assert (tmp_path / "lib" / "sensors").is_dir()
+
+
+def test_config_warnings_name_settings_not_values(tmp_path: Path) -> None:
+    example = (ROOT / "config.example.py").read_text()
+    cfg = tmp_path / "config.py"
+    cfg.write_text(example.replace('"your-network"', '"lab"'))
+    proc = _deploy(
+        "deploy", "--board", "esp32", "--port", "/dev/ttyUSB0", "--dry-run", "--no-ca",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "WIFI_PASSWORD still has the value from config.example.py" in proc.stderr
+    assert "API_KEY still has the value" in proc.stderr
+    assert "WIFI_SSID" not in proc.stderr
+    assert "your-wifi-password" not in proc.stderr + proc.stdout
+    assert ":ca.der" not in proc.stdout  # --no-ca
+
+    cfg.write_text(CONFIG + 'LABEL = "idle"\n')
+    assert deploy.check_config(cfg) == []
+    cfg.write_text(f'API_KEY = "{SECRETS[0]}"\nWIFI_SSID = (\n')
+    with pytest.raises(deploy.DeployError) as err:
+        deploy.check_config(cfg)
+    assert "syntax error on line" in str(err.value) and SECRETS[0] not in str(err.value)

@@ -15,7 +15,8 @@ ONE chained `mpremote` call: the .mpy files to /lib (lib/sensors/ stays a packag
 /lib/sensors), boards/<board>/board.py to /board.py, config.py to /config.py, the CA file to
 /ca.der. Before copying it removes /lib/<name>.py twins of the modules it installs (say from an
 earlier `mip install`): MicroPython imports a .py before a .mpy of the same name.
-It refuses to start without config.py (copy config.example.py). --dry-run prints the mpremote
+It refuses to start without config.py (copy config.example.py) and warns, naming the setting
+but never its value, about a required setting that is missing or still the example's. --dry-run prints the mpremote
 command(s), one per line, shell-quoted, and runs nothing but the local compile and CA steps;
 nothing from config.py is ever printed.
 
@@ -31,6 +32,7 @@ With --check it only says whether the files are up to date (exit 1 if not).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import shlex
 import shutil
@@ -147,12 +149,44 @@ def _execute(cmds: list[list[str]], dry_run: bool) -> int:
     return 0
 
 
-def check_config(config: Path) -> None:
+REQUIRED_SETTINGS = ("WIFI_SSID", "WIFI_PASSWORD", "API_KEY", "HMAC_KEY", "LABEL")
+
+
+def _literals(path: Path) -> dict[str, object]:
+    """Top-level NAME = <literal> assignments of a config file, without running it."""
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except SyntaxError as e:
+        # Only the line number: the line itself may hold a key.
+        raise DeployError(f"{_rel(path)}: syntax error on line {e.lineno}") from None
+    values: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    try:
+                        values[target.id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        values[target.id] = ...
+    return values
+
+
+def check_config(config: Path, example: Path = ROOT / "config.example.py") -> list[str]:
+    """Refuse a missing or broken config.py; return warnings that name settings, never values."""
     if not config.is_file():
         raise DeployError(
             f"{_rel(config)} not found: copy config.example.py to config.py and fill in your "
             "Wi-Fi and Edge Impulse keys (config.py is git-ignored)"
         )
+    values = _literals(config)
+    defaults = _literals(example) if example.is_file() else {}
+    warnings = []
+    for name in REQUIRED_SETTINGS:
+        if name not in values:
+            warnings.append(f"{name} is not set in {_rel(config)}")
+        elif name in defaults and values[name] == defaults[name] and name != "LABEL":
+            warnings.append(f"{name} still has the value from config.example.py")
+    return warnings
 
 
 def package_files(lib: Path = LIB) -> dict[Path, dict[str, object]]:
@@ -233,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"have {', '.join(have) or 'none'}"
                 )
             return _execute(run_commands(args.port, example), args.dry_run)
-        check_config(args.config)
+        for warning in check_config(args.config):
+            print(f"deploy: warning: {warning}", file=sys.stderr)
         mpys = compile_lib(args.board)
         ca = None
         if not args.no_ca:
