@@ -357,3 +357,21 @@ def test_chunked_transfer_encoding(server: ServerProc) -> None:
         conn.close()
     sample = sample_named(server, "chunked.json")
     assert (sample["rows"], sample["signature"], sample["size"]) == (2, "valid", len(body))
+
+
+@pytest.mark.parametrize(
+    "category", ["training", "testing", "anomaly", "validation", "post-processing", "split"]
+)
+@pytest.mark.parametrize("endpoint", ["data", "files"])
+def test_every_category(server: ServerProc, category: str, endpoint: str) -> None:
+    name = f"cat-{category}-{endpoint}.json"
+    body = sign_json(doc([[1, 2, 3]], device_name=name), KEY)
+    if endpoint == "data":
+        result = server.post_data(category, body, file_name=name)
+    else:
+        result = server.post_files(category, [(name, body, "application/json")])
+    assert result.status == 200, result.text()
+    sample = sample_named(server, name)
+    assert (sample["category"], sample["signature"]) == (category, "valid")
+    assert sample["label"] == f"cat-{category}-{endpoint}"
+    assert (server.data_dir / category / str(sample["label"]) / name).is_file()

@@ -86,6 +86,22 @@ def test_restart_keeps_everything(tmp_path: Path) -> None:
         assert [s["id"] for s in fresh.samples()] == [1, 2, 3]
 
 
+def test_killed_server_loses_no_answered_upload(tmp_path: Path) -> None:
+    """Every upload answered 200 survives SIGKILL: files and index rows are synced first."""
+    with ServerProc(tmp_path / "data") as server:
+        bodies = [sign_json(doc(i), HMAC_KEY) for i in range(10)]
+        for i, body in enumerate(bodies):
+            assert server.post_data("training", body, file_name=f"k{i}.json").status == 200
+        before = server.samples()
+        assert server.proc is not None
+        server.proc.kill()  # no clean shutdown
+        server.proc.wait(timeout=5)
+        server.proc = None
+        server.start()
+        assert server.samples() == before
+        assert [server.raw(s["id"]) for s in before] == bodies
+
+
 def test_leftover_temp_files_are_removed_at_start(tmp_path: Path) -> None:
     leftover = tmp_path / "data" / "training" / "idle" / ".incoming-crashed"
     leftover.parent.mkdir(parents=True)

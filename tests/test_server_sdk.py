@@ -1,6 +1,7 @@
 """The official Python SDK (edgeimpulse) uploads to the local server like to the cloud.
 
-The SDK reads the ingestion host from EI_INGESTION_ENDPOINT and the key from EI_API_KEY at
+Over HTTP and HTTPS (the SDK uses requests, so REQUESTS_CA_BUNDLE names the test CA). The SDK
+reads the ingestion host from EI_INGESTION_ENDPOINT and the key from EI_API_KEY at
 import time, so it runs in a subprocess with both set. It sends multipart to /api/<cat>/files,
 data acquisition objects as JSON in a part labelled application/cbor, unsigned (signature null).
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serverproc import ServerProc
+from serverproc import ServerProc, make_test_ca
 
 SDK_SCRIPT = r"""
 import json, sys
@@ -53,9 +54,13 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("sdk") / "data") as proc:
+@pytest.fixture(scope="module", params=["http", "https"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProc]:
+    base = tmp_path_factory.mktemp(f"sdk-{request.param}")
+    tls = make_test_ca(base / "ca") if request.param == "https" else None
+    with ServerProc(base / "data", tls=tls) as proc:
         yield proc
 
 
@@ -65,6 +70,8 @@ def test_python_sdk_uploads_a_file_and_a_data_acquisition_object(
     csv_path = tmp_path / "wave.01.csv"
     csv_path.write_text("timestamp,accX\n0,0.5\n10,0.7\n")
     env = dict(os.environ, EI_INGESTION_ENDPOINT=server.url, EI_API_KEY=server.api_key)
+    if server.tls is not None:
+        env["REQUESTS_CA_BUNDLE"] = str(server.tls.ca_pem)  # the SDK uses requests
     proc = subprocess.run(
         [sys.executable, "-c", SDK_SCRIPT, str(csv_path)],
         env=env,
