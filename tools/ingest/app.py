@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import json
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,6 +191,7 @@ async def handle_upload(request: web.Request) -> web.StreamResponse:
         if exc.status == 413:
             response.force_close()
     except Exception as exc:  # any bug becomes a clear 500; the server keeps going
+        traceback.print_exc()
         response = _error(kind, 500, f"internal error: {type(exc).__name__}: {exc}")
     entry["outcome"] = response.status
     return response
