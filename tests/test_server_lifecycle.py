@@ -102,6 +102,26 @@ def test_killed_server_loses_no_answered_upload(tmp_path: Path) -> None:
         assert [server.raw(s["id"]) for s in before] == bodies
 
 
+def test_storage_failure_is_a_500_that_stores_nothing(tmp_path: Path) -> None:
+    with ServerProc(tmp_path / "data") as server:
+        blocker = server.data_dir / "training" / "blocked"
+        blocker.parent.mkdir(parents=True, exist_ok=True)
+        blocker.write_bytes(b"a file where the label directory should be")
+        # The first file is written before the second fails: it must be removed again.
+        files = [
+            ("good.json", sign_json(doc(1), HMAC_KEY), "application/json"),
+            ("blocked.txt", b"x", "text/plain"),
+        ]
+        result = server.post_files("training", files)
+        assert result.status == 500
+        assert result.json()["success"] is False
+        assert "internal error" in result.json()["error"]
+        assert server.samples() == []
+        assert server.stored_files() == ["training/blocked"]
+        assert server.post_files("training", files[:1]).status == 200  # still serving
+    assert "Traceback" in server.log_text()
+
+
 def test_leftover_temp_files_are_removed_at_start(tmp_path: Path) -> None:
     leftover = tmp_path / "data" / "training" / "idle" / ".incoming-crashed"
     leftover.parent.mkdir(parents=True)
