@@ -600,7 +600,7 @@ class _Request:
 
     def _file_chunks(self):
         enc = self.client._enc
-        view = memoryview(enc._buf)[: enc._size]
+        view = memoryview(enc.buf)[: enc.size]
         with open(self.path_on_disk, "rb") as f:
             while True:
                 n = f.readinto(view)
@@ -619,14 +619,14 @@ class _Request:
             return
         enc = self.client._enc
         ready = []
-        enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head)
+        enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head, self.fmt)
         rows = len(self.rec)
-        batch = max(1, enc._size // (16 * self.rec.axes))
+        batch = max(1, enc.size // (16 * self.rec.axes))
         for start in range(0, rows, batch):
-            enc.rows(self.rec, self.fmt, start, min(rows, start + batch))
+            enc.rows(self.rec, start, min(rows, start + batch))
             while ready:
                 yield ready.pop(0)
-        enc.end(self.fmt)
+        enc.end()
         while ready:
             yield ready.pop(0)
         yield self.post

@@ -16,16 +16,7 @@ import math
 import struct
 from array import array
 
-from ei_encode import CBOR, check_text, check_values, dump  # noqa: F401
-from ei_errors import (  # noqa: F401
-    AuthError,
-    ConnectionFailed,
-    IngestionError,
-    InvalidError,
-    MissingHeaderError,
-    RecordingFull,
-    ServerError,
-)
+from ei_encode import check_text, check_values, dump  # noqa: F401
 
 _TYPECODES = "bBhHiIlLqQfd"
 _FLOAT_CODES = "fd"
@@ -123,7 +114,7 @@ class Recording:
         if len(row) != self.axes:
             raise ValueError("row has %d values for %d axes" % (len(row), self.axes))
         if self._rows >= self.capacity:
-            raise RecordingFull("recording is full: capacity %d rows" % self.capacity)
+            self._full(1)
         lo = self._lo
         axis = 0
         for v in row:
@@ -152,10 +143,15 @@ class Recording:
     def commit_rows(self, n=1):
         """Count `n` rows written straight into `buffer` at offset len(self) * axes."""
         if n < 0 or self._rows + n > self.capacity:
-            raise RecordingFull(
-                "recording is full: %d + %d rows > capacity %d" % (self._rows, n, self.capacity)
-            )
+            self._full(n)
         self._rows += n
+
+    def _full(self, n):
+        from ei_errors import RecordingFull
+
+        raise RecordingFull(
+            "recording is full: %d + %d rows > capacity %d" % (self._rows, n, self.capacity)
+        )
 
     def clear(self):
         self._rows = 0
@@ -165,8 +161,18 @@ class Recording:
         check_values(self)
 
 
-def Client(*args, **kwargs):
-    """The uploader (lib/ei_http.py), imported on first use: dump() alone needs no sockets."""
-    from ei_http import Client as _Client
+def __getattr__(name):
+    # The uploader and the upload errors load on first use: a board that only writes files
+    # (dump) never pays for sockets, TLS or the exception classes.
+    if name == "Client":
+        from ei_http import Client
 
-    return _Client(*args, **kwargs)
+        return Client
+    import ei_errors
+
+    if name in ("set_log", "log") or name.endswith("Error") or name in _ERRORS:
+        return getattr(ei_errors, name)
+    raise AttributeError("module 'ei_ingest' has no attribute %r" % name)
+
+
+_ERRORS = ("RecordingFull", "ConnectionFailed")

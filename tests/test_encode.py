@@ -10,6 +10,7 @@ from typing import Any
 
 import ei_encode
 import ei_ingest
+import ei_values
 import pytest
 from daq import decode, f32, rows, signature_valid
 from harness import VECTORS
@@ -144,7 +145,7 @@ def test_random_recordings(
 def test_f32_text_is_shortest_round_trip(bits: int) -> None:
     if (bits >> 23) & 0xFF == 0xFF:
         return  # NaN and infinity are refused before formatting
-    text = ei_encode.f32_text(bits)
+    text = ei_values.f32_text(bits)
     value = float(text)
     assert struct.unpack(">I", struct.pack(">f", value))[0] == bits or value == 0.0
     # CPython formats correctly rounded: the first precision that reads back is the shortest.

@@ -8,10 +8,12 @@ Prints one line per check; exits non-zero on failure.
 import gc
 import sys
 
-import micropython
-
+import ei_cbor  # noqa: F401  (modules load before the lock: a load is not a per-row cost)
 import ei_encode
 import ei_ingest
+import ei_json  # noqa: F401
+import ei_values  # noqa: F401
+import micropython
 
 
 def recording(rows, typecode="h"):
@@ -26,12 +28,10 @@ def locked_rows(fmt, scale=None):
     rec.scale = scale
     enc = ei_encode.Encoder(256)
     mac = ei_encode.Hmac(b"key")
-    enc._sink = mac.update
-    enc._pos = 0
-    rows = enc._rows_json if fmt == "json" else enc._rows_cbor
+    enc.begin(mac.update, b"", fmt)
     micropython.heap_lock()
     try:
-        rows(rec, 0, len(rec))
+        enc.rows(rec, 0, len(rec))
     finally:
         micropython.heap_unlock()
     print("heap_lock rows", fmt, "ok", enc._count)

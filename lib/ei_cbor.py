@@ -1,0 +1,164 @@
+"""CBOR data acquisition files: the header and integer rows (ei_encode loads this for "cbor").
+
+Layout as in the official example and the C SDK: a definite map (protected, signature,
+payload); the signature a 64-char text string `78 40 ...`; `values` an indefinite array
+(`9F ... FF`) of definite rows, ints as CBOR ints; floats come from ei_values.
+
+Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+"""
+
+import struct
+
+_SIG_ZEROS = b"0" * 64
+
+
+def head(out, major, n):
+    if n < 24:
+        out.append(major | n)
+    elif n < 0x100:
+        out.append(major | 24)
+        out.append(n)
+    elif n < 0x10000:
+        out.append(major | 25)
+        out.extend(struct.pack(">H", n))
+    elif n < 0x100000000:
+        out.append(major | 26)
+        out.extend(struct.pack(">I", n))
+    else:
+        out.append(major | 27)
+        out.extend(struct.pack(">Q", n))
+
+
+def text(out, s):
+    b = s.encode()
+    head(out, 0x60, len(b))
+    out.extend(b)
+
+
+def number(out, value):
+    if isinstance(value, int):
+        if value < 0:
+            head(out, 0x20, -1 - value)
+        else:
+            head(out, 0x00, value)
+    else:
+        import ei_values
+
+        ei_values.cb_float(out, value)
+
+
+def header(rec, signed, device_type, device_name, iat, tag=None):
+    """Everything before the first row, and the offset of the 64-char signature (or -1).
+
+    With `tag` ("Ref-BINARY-i16"...), the header of a binary payload: it ends with the 0xFF
+    of `values`, padded so that the samples after it start 4-byte aligned.
+    """
+    out = bytearray()
+    out.append(0xA3)
+    text(out, "protected")
+    out.append(0xA3 if iat is not None else 0xA2)
+    text(out, "ver")
+    text(out, "v1")
+    text(out, "alg")
+    text(out, "HS256" if signed else "none")
+    if iat is not None:
+        text(out, "iat")
+        number(out, iat)
+    text(out, "signature")
+    if signed:
+        out.extend(b"\x78\x40")
+        sig_at = len(out)
+        out.extend(_SIG_ZEROS)
+    else:
+        sig_at = -1
+        text(out, "00")
+    text(out, "payload")
+    out.append(0xA5 if device_name is not None else 0xA4)
+    if device_name is not None:
+        text(out, "device_name")
+        text(out, device_name)
+    text(out, "device_type")
+    text(out, device_type)
+    text(out, "interval_ms")
+    number(out, rec.interval_ms)
+    text(out, "sensors")
+    head(out, 0x80, len(rec.sensors))
+    for name, units in rec.sensors:
+        out.append(0xA2)
+        text(out, "name")
+        text(out, name)
+        text(out, "units")
+        text(out, units)
+    text(out, "values")
+    out.append(0x9F)
+    if tag is not None:
+        while (len(out) + len(tag) + (1 if len(tag) < 24 else 2) + 1) % 4:
+            tag += " "
+        text(out, tag)
+        out.append(0xFF)
+    return out, sig_at
+
+
+def put_int(enc, v):
+    buf = enc.buf
+    p = enc.pos
+    major = 0
+    if v < 0:
+        major = 0x20
+        v = -1 - v
+    if v < 24:
+        buf[p] = major | v
+        enc.pos = p + 1
+    elif v < 0x100:
+        buf[p] = major | 24
+        buf[p + 1] = v
+        enc.pos = p + 2
+    elif v < 0x10000:
+        buf[p] = major | 25
+        buf[p + 1] = v >> 8
+        buf[p + 2] = v & 0xFF
+        enc.pos = p + 3
+    else:
+        wide = v >= 0x100000000
+        n = 8 if wide else 4
+        buf[p] = major | (27 if wide else 26)
+        while n:
+            buf[p + n] = v & 0xFF
+            v >>= 8
+            n -= 1
+        enc.pos = p + (9 if wide else 5)
+
+
+def rows(enc, rec, start, stop):
+    data = rec.buffer
+    axes = rec.axes
+    scale = rec.scale
+    values = None
+    if scale is not None or rec.typecode in "fd":
+        import ei_values
+
+        values = ei_values
+    row_head = 0x80 | axes if axes < 24 else 0x98
+    size = enc.size
+    i = start * axes
+    for row in range(start, stop):
+        if axes > 1:
+            enc.buf[enc.pos] = row_head
+            enc.pos += 1
+            if axes >= 24:
+                enc.buf[enc.pos] = axes
+                enc.pos += 1
+        for axis in range(axes):
+            if values is None:
+                put_int(enc, data[i])
+            elif scale is None:
+                values.cbor_float(enc, data[i], row, axis, rec)
+            else:
+                values.cbor_float(enc, data[i] * scale[axis], row, axis, rec)
+            i += 1
+            if enc.pos >= size:
+                enc.spill()
+
+
+def end(enc):
+    enc.put_block(b"\xff")

@@ -1,0 +1,129 @@
+"""Compact JSON data acquisition files: the header and integer rows (ei_encode loads it for "json").
+
+The same key order and separators as JavaScript's JSON.stringify (what the official Node clients
+send): the docs' example encodes to the official vector byte for byte. Strings are escaped;
+floats come from ei_values (shortest float32 text, never `nan`).
+
+Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+"""
+
+_SIG_ZEROS = b"0" * 64
+_HEX = b"0123456789abcdef"
+
+
+def text(out, s):
+    out.append(0x22)
+    for c in s:
+        o = ord(c)
+        if o == 0x22 or o == 0x5C:
+            out.append(0x5C)
+            out.append(o)
+        elif o < 0x20:
+            out.extend(b"\\u00")
+            out.append(_HEX[o >> 4])
+            out.append(_HEX[o & 15])
+        elif o < 0x80:
+            out.append(o)
+        else:
+            out.extend(c.encode())
+    out.append(0x22)
+
+
+def number(value):
+    if isinstance(value, int):
+        return str(value).encode()
+    import ei_values
+
+    return ei_values.f32_text(ei_values.f32_bits(value)).encode()
+
+
+def header(rec, signed, device_type, device_name, iat):
+    """Everything before the first row, and the offset of the 64-char signature (or -1)."""
+    out = bytearray(b'{"protected":{"ver":"v1","alg":')
+    out.extend(b'"HS256"' if signed else b'"none"')
+    if iat is not None:
+        out.extend(b',"iat":')
+        out.extend(number(iat))
+    out.extend(b'},"signature":"')
+    sig_at = len(out) if signed else -1
+    out.extend(_SIG_ZEROS if signed else b"00")
+    out.extend(b'","payload":{')
+    if device_name is not None:
+        out.extend(b'"device_name":')
+        text(out, device_name)
+        out.append(0x2C)
+    out.extend(b'"device_type":')
+    text(out, device_type)
+    out.extend(b',"interval_ms":')
+    out.extend(number(rec.interval_ms))
+    out.extend(b',"sensors":[')
+    for i, (name, units) in enumerate(rec.sensors):
+        out.extend(b',{"name":' if i else b'{"name":')
+        text(out, name)
+        out.extend(b',"units":')
+        text(out, units)
+        out.append(0x7D)
+    out.extend(b'],"values":[')
+    return out, sig_at
+
+
+def put_int(enc, v):
+    buf = enc.buf
+    p = enc.pos
+    if v < 0:
+        buf[p] = 0x2D
+        p += 1
+        v = -v
+    n = 1
+    t = v
+    while t >= 10:
+        t //= 10
+        n += 1
+    end = p + n
+    while n:
+        n -= 1
+        buf[p + n] = 0x30 + v % 10
+        v //= 10
+    enc.pos = end
+
+
+def rows(enc, rec, start, stop):
+    data = rec.buffer
+    axes = rec.axes
+    scale = rec.scale
+    values = None
+    if scale is not None or rec.typecode in "fd":
+        import ei_values
+
+        values = ei_values
+    nested = axes > 1
+    size = enc.size
+    buf = enc.buf
+    i = start * axes
+    for row in range(start, stop):
+        if row:
+            buf[enc.pos] = 0x2C
+            enc.pos += 1
+        if nested:
+            buf[enc.pos] = 0x5B
+            enc.pos += 1
+        for axis in range(axes):
+            if axis:
+                buf[enc.pos] = 0x2C
+                enc.pos += 1
+            if values is None:
+                put_int(enc, data[i])
+            elif scale is None:
+                values.json_float(enc, data[i], row, axis, rec)
+            else:
+                values.json_float(enc, data[i] * scale[axis], row, axis, rec)
+            i += 1
+            if enc.pos >= size:
+                enc.spill()
+        if nested:
+            buf[enc.pos] = 0x5D
+            enc.pos += 1
+
+
+def end(enc):
+    enc.put_block(b"]}}")

@@ -1,0 +1,222 @@
+"""Float values and binary payloads for the streaming encoder (ei_encode).
+
+ei_encode imports this module only when a file holds floats (a float typecode, a scale, or a
+float interval) or is a binary payload: integer recordings never pay for it.
+- JSON: the shortest decimal that reads back as the same float32, by integer arithmetic, so
+  CPython and MicroPython (double or single precision floats) write the same text.
+- CBOR: float32 (0xFA), or float16 (0xF9) where that is exact, as the official example does.
+- Binary: raw little-endian samples after a CBOR header that ends in 0xFF.
+
+Memory: the module's code (~5 KiB as .mpy), a 4-byte scratch buffer; each value is a boxed
+float (floats are heap objects on ESP32 and RP2), so float rows allocate as they are encoded.
+"""
+
+import math
+import struct
+
+_FLT_MAX = 3.4028234663852886e38
+_BINARY_CODES = {"h": "i16", "H": "u16", "f": "f32"}
+
+
+def _cmp_pow10(num, den, k):
+    """Sign of num/den - 10**k, exactly."""
+    if k >= 0:
+        a, b = num, den * 10**k
+    else:
+        a, b = num * 10 ** (-k), den
+    return (a > b) - (a < b)
+
+
+def f32_text(bits):
+    """The shortest decimal that reads back as this float32 (given by its bit pattern).
+
+    Pure integer arithmetic, so CPython and MicroPython (any float width) write the same text.
+    """
+    neg = bits >> 31
+    e8 = (bits >> 23) & 0xFF
+    m = bits & 0x7FFFFF
+    if e8 == 0:
+        if m == 0:
+            return "0"
+        e = -149
+    else:
+        m |= 0x800000
+        e = e8 - 150
+    # The value is m * 2**e; anything between lo and hi (units of 2**(e-2)) reads back, the ends
+    # too when m is even (readers round half to even).
+    even = m % 2 == 0
+    lo = 4 * m - (1 if m == 0x800000 and e8 > 1 else 2)
+    hi = 4 * m + 2
+    if e >= 0:
+        num, den = m << e, 1
+    else:
+        num, den = m, 1 << (-e)
+    k = int(math.floor(math.log10(m) + e * 0.3010299956639812))
+    while _cmp_pow10(num, den, k) < 0:
+        k -= 1
+    while _cmp_pow10(num, den, k + 1) >= 0:
+        k += 1
+    s2 = 1 << (e - 2) if e >= 2 else 1
+    t2 = 1 << (2 - e) if e < 2 else 1
+    for p in range(1, 10):
+        d = k - p + 1
+        if d >= 0:
+            n = (2 * num + den * 10**d) // (2 * den * 10**d)
+            scaled, bound = n * 10**d * t2, s2
+        else:
+            n = (2 * num * 10 ** (-d) + den) // (2 * den)
+            scaled, bound = n * t2, s2 * 10 ** (-d)
+        if lo * bound < scaled < hi * bound or (
+            even and (scaled == lo * bound or scaled == hi * bound)
+        ):
+            break
+    digits = str(n)
+    while len(digits) > 1 and digits[-1] == "0":
+        digits = digits[:-1]
+        d += 1
+    point = len(digits) + d  # value = 0.<digits> * 10**point
+    if d >= 0 and point <= 21:
+        text = digits + "0" * d
+    elif 0 < point <= 21:
+        text = digits[:point] + "." + digits[point:]
+    elif -6 < point <= 0:
+        text = "0." + "0" * (-point) + digits
+    else:
+        exp = point - 1
+        text = digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + "e"
+        text += ("+" if exp > 0 else "-") + str(abs(exp))
+    return "-" + text if neg else text
+
+
+_scratch = bytearray(4)
+
+
+def f32_bits(value):
+    """The IEEE float32 bit pattern of a number (rounded to nearest), as an int."""
+    struct.pack_into(">f", _scratch, 0, value)
+    return (_scratch[0] << 24) | (_scratch[1] << 16) | (_scratch[2] << 8) | _scratch[3]
+
+
+def half_bits(bits):
+    """The float16 bit pattern of a float32 when the conversion is exact, else -1."""
+    sign = (bits >> 16) & 0x8000
+    e8 = (bits >> 23) & 0xFF
+    m = bits & 0x7FFFFF
+    if e8 == 0:
+        return sign if m == 0 else -1
+    e = e8 - 127
+    if -14 <= e <= 15:
+        return sign | ((e + 15) << 10) | (m >> 13) if m & 0x1FFF == 0 else -1
+    if -24 <= e < -14:
+        full = m | 0x800000
+        shift = -(e + 1)
+        return sign | (full >> shift) if full & ((1 << shift) - 1) == 0 else -1
+    return -1
+
+
+def bad_value(v, row, axis, rec):
+    raise ValueError(
+        "row %d axis %s: %r is not a finite float32 value" % (row, rec.sensors[axis][0], v)
+    )
+
+
+def check_values(rec):
+    """Raise the encoder's ValueError for the first value that cannot be sent."""
+    data = rec.buffer
+    axes = rec.axes
+    scale = rec.scale
+    i = 0
+    for row in range(len(rec)):
+        for axis in range(axes):
+            v = data[i] if scale is None else data[i] * scale[axis]
+            if not -_FLT_MAX <= v <= _FLT_MAX:
+                bad_value(v, row, axis, rec)
+            i += 1
+
+
+def json_float(enc, v, row, axis, rec):
+    """Write one value as JSON text into the encoder's stage (it has room: see _RESERVE)."""
+    if not -_FLT_MAX <= v <= _FLT_MAX:
+        bad_value(v, row, axis, rec)
+    buf = enc.buf
+    p = enc.pos
+    for c in f32_text(f32_bits(v)):
+        buf[p] = ord(c)
+        p += 1
+    enc.pos = p
+
+
+def cbor_float(enc, v, row, axis, rec):
+    if not -_FLT_MAX <= v <= _FLT_MAX:
+        bad_value(v, row, axis, rec)
+    buf = enc.buf
+    p = enc.pos
+    struct.pack_into(">f", buf, p + 1, v)
+    half = half_bits((buf[p + 1] << 24) | (buf[p + 2] << 16) | (buf[p + 3] << 8) | buf[p + 4])
+    if half >= 0:
+        buf[p] = 0xF9
+        buf[p + 1] = half >> 8
+        buf[p + 2] = half & 0xFF
+        enc.pos = p + 3
+    else:
+        buf[p] = 0xFA
+        enc.pos = p + 5
+
+
+def cb_float(out, value):
+    """A header number (interval) as CBOR float16 or float32."""
+    bits = f32_bits(value)
+    half = half_bits(bits)
+    if half >= 0:
+        out.append(0xF9)
+        out.append(half >> 8)
+        out.append(half & 0xFF)
+    else:
+        out.append(0xFA)
+        out.extend(_scratch)
+
+
+def binary_tag(rec):
+    kind = _BINARY_CODES.get(rec.typecode)
+    if rec.axes != 1 or kind is None:
+        raise ValueError(
+            "fmt 'binary' needs a single-axis recording of typecode 'h', 'H' or 'f', "
+            "not %d axes of %r" % (rec.axes, rec.typecode)
+        )
+    if kind != "f32" and rec.scale is not None:
+        raise ValueError(
+            "fmt 'binary' sends raw %s samples: scale works only with typecode 'f'" % kind
+        )
+    return "Ref-BINARY-" + kind
+
+
+def header(rec, signed, device_type, device_name, iat):
+    """A binary payload's header: CBOR, ending with the 0xFF of `values`."""
+    import ei_cbor
+
+    return ei_cbor.header(rec, signed, device_type, device_name, iat, binary_tag(rec))
+
+
+def end(enc):
+    pass
+
+
+def rows(enc, rec, start, stop):
+    """Raw little-endian samples start..stop-1 into the encoder's stage."""
+    data = rec.buffer
+    code = "<" + rec.typecode
+    scale = rec.scale
+    width = 4 if rec.typecode == "f" else 2
+    size = enc.size
+    buf = enc.buf
+    for i in range(start, stop):
+        v = data[i]
+        if width == 4:
+            if scale is not None:
+                v = v * scale[0]
+            if not -_FLT_MAX <= v <= _FLT_MAX:
+                bad_value(v, i, 0, rec)
+        struct.pack_into(code, buf, enc.pos, v)
+        enc.pos += width
+        if enc.pos >= size:
+            enc.spill()
