@@ -16,9 +16,9 @@ ONE chained `mpremote` call: the .mpy files to /lib (lib/sensors/ stays a packag
 /ca.der. Before copying it removes /lib/<name>.py twins of the modules it installs (say from an
 earlier `mip install`): MicroPython imports a .py before a .mpy of the same name.
 It refuses to start without config.py (copy config.example.py) and warns, naming the setting
-but never its value, about a required setting that is missing or still the example's. --dry-run prints the mpremote
-command(s), one per line, shell-quoted, and runs nothing but the local compile and CA steps;
-nothing from config.py is ever printed.
+but never its value, about a required setting that is missing or still the example's.
+--dry-run prints the mpremote command(s), one per line, shell-quoted, and runs nothing but the
+local compile and CA steps; nothing from config.py is ever printed.
 
 `run` runs examples/<example>.py on the board (`mpremote connect <port> run <file>`).
 
@@ -26,7 +26,8 @@ nothing from config.py is ever printed.
 package-sensors.json (lib/ei_sensors.py and lib/sensors/) for mip:
     mpremote mip install github:<owner>/<repo>
     mpremote mip install github:<owner>/<repo>/package-sensors.json
-With --check it only says whether the files are up to date (exit 1 if not).
+With --check it only says whether the files are up to date (exit 1 if not); with --tracked it
+lists only the lib/ files git tracks (what a fresh clone has), ignoring work in progress.
 """
 
 from __future__ import annotations
@@ -189,11 +190,19 @@ def check_config(config: Path, example: Path = ROOT / "config.example.py") -> li
     return warnings
 
 
-def package_files(lib: Path = LIB) -> dict[Path, dict[str, object]]:
-    """The two mip package.json documents, computed from what is in lib/ now."""
+def tracked_lib_sources() -> list[Path]:
+    """The .py files under lib/ that git tracks (what a fresh clone has), relative to lib/."""
+    out = subprocess.run(
+        ["git", "ls-files", "--", "lib"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return sorted(Path(p).relative_to("lib") for p in out if p.endswith(".py"))
+
+
+def package_files(sources: Sequence[Path] | None = None) -> dict[Path, dict[str, object]]:
+    """The two mip package.json documents for `sources` (default: what is in lib/ now)."""
     core: list[list[str]] = []
     sensors: list[list[str]] = []
-    for rel in lib_sources(lib):
+    for rel in lib_sources() if sources is None else sources:
         entry = [rel.as_posix(), f"lib/{rel.as_posix()}"]
         if rel.parts[0] == "sensors" or rel.name == "ei_sensors.py":
             sensors.append(entry)
@@ -214,9 +223,9 @@ def _package_text(doc: dict[str, object]) -> str:
     return "{\n" + f'  "urls": [\n{rows}\n  ],\n  "version": {version}\n' + "}\n"
 
 
-def packages(check: bool) -> int:
+def packages(check: bool, tracked: bool = False) -> int:
     stale = []
-    for path, doc in package_files().items():
+    for path, doc in package_files(tracked_lib_sources() if tracked else None).items():
         text = _package_text(doc)
         if path.exists() and path.read_text() == text:
             continue
@@ -249,11 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--examples-dir", type=Path, default=ROOT / "examples")
     pk = sub.add_parser("packages")
     pk.add_argument("--check", action="store_true")
+    pk.add_argument("--tracked", action="store_true", help="only files git tracks in lib/")
     args = p.parse_args(argv)
 
     try:
         if args.command == "packages":
-            return packages(args.check)
+            return packages(args.check, args.tracked)
         if args.command == "mpy":
             built = compile_lib(args.board)
             print(f"compiled {len(built)} modules for {args.board} ({BOARDS[args.board]})")
