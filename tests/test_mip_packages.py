@@ -1,5 +1,7 @@
-"""mip package files: they name exactly the files in lib/ (each in one package), and `mip`
-inside the MicroPython unix port installs them from a local HTTP server serving the work tree."""
+"""mip package files: they name exactly the files in lib/ that git tracks (each in one package:
+what `mip install github:...` can fetch), and `mip` inside the MicroPython unix port installs
+them from a local HTTP server serving the work tree. A new lib/ file, once committed, fails
+these tests until `python tools/deploy.py packages --tracked` lists it."""
 
 from __future__ import annotations
 
@@ -36,8 +38,8 @@ def test_package_files_name_existing_files() -> None:
 
 def test_every_lib_file_is_in_exactly_one_package() -> None:
     listed = [src for pkg in PACKAGES for _, src in _urls(pkg)]
-    in_lib = [f"lib/{p.as_posix()}" for p in deploy.lib_sources()]
-    assert sorted(listed) == sorted(in_lib), "run: python tools/deploy.py packages"
+    in_lib = [f"lib/{p.as_posix()}" for p in deploy.tracked_lib_sources()]
+    assert sorted(listed) == sorted(in_lib), "run: python tools/deploy.py packages --tracked"
     assert len(listed) == len(set(listed))
     core = {src for _, src in _urls(PACKAGES[0])}
     assert "lib/ei_net.py" in core and "lib/ei_sensors.py" not in core
@@ -45,8 +47,8 @@ def test_every_lib_file_is_in_exactly_one_package() -> None:
 
 
 def test_package_files_are_what_deploy_generates() -> None:
-    for path, doc in deploy.package_files().items():
-        assert json.loads(path.read_text()) == doc, f"{path.name}: run deploy.py packages"
+    for path, doc in deploy.package_files(deploy.tracked_lib_sources()).items():
+        assert json.loads(path.read_text()) == doc, f"{path.name}: run deploy.py packages --tracked"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -162,4 +164,4 @@ def test_github_urls_resolve_to_the_repository_files(tmp_path: Path) -> None:
     want += [raw + "v1/" + src for _, src in _urls(PACKAGES[1])]
     assert gets == want
     installed = sorted(p.relative_to(target).as_posix() for p in target.rglob("*.py"))
-    assert installed == sorted(p.as_posix() for p in deploy.lib_sources())
+    assert installed == sorted(p.as_posix() for p in deploy.tracked_lib_sources())
