@@ -147,3 +147,33 @@ def test_sim_board_on_micropython():
     assert out[1] == "(('adc', 'V'),) i"
     assert out[2] == "1"
     assert out[3] == "8"
+
+
+def test_timer_and_wdt_on_micropython():
+    code = (
+        "import time\n"
+        "from machine import Timer, WDT\n"
+        "n = [0]\n"
+        "def cb(t):\n"
+        "    n[0] += 1\n"
+        "t = Timer(0, mode=Timer.PERIODIC, period=10, callback=cb)\n"
+        "time.sleep_ms(105)\n"
+        "t.deinit()\n"
+        "c = n[0]\n"
+        "time.sleep_ms(30)\n"
+        "o = Timer(1)\n"
+        "o.init(mode=Timer.ONE_SHOT, period=20, callback=cb)\n"
+        "time.sleep_ms(50)\n"
+        "w = WDT(timeout=20)\n"
+        "w.feed()\n"
+        "time.sleep_ms(40)\n"
+        "try:\n"
+        "    w.feed()\n"
+        "    print(c, n[0], 'fed')\n"
+        "except SystemExit as e:\n"
+        "    print(c, n[0], 'reset')\n"
+    )
+    c, n, wdt = run_micropython(code, code=True).stdout.decode().split()
+    assert 9 <= int(c) <= 10  # 10 ms periodic for 105 ms; stops on deinit()
+    assert int(n) == int(c) + 1  # nothing after deinit, then one one-shot
+    assert wdt == "reset"  # fed 40 ms after a 20 ms timeout: the board would have reset

@@ -34,7 +34,10 @@ def test_100_rows_at_100hz_take_one_second(runtime):
 
 
 def test_heap_lock_around_the_sampling_loop():
-    out = last_json(run_micropython(SCENARIOS / "sensors_heaplock.py"))
+    proc = run_micropython(SCENARIOS / "sensors_heaplock.py")
+    out = last_json(proc)
+    lines = proc.stdout.decode().splitlines()[:-1]
+    assert len(lines) == 3 and all(len(line.split(",")) == 6 for line in lines)
     for name in ("mpu6050", "adxl345", "lis3dh", "analog_esp32", "analog_rp2_temp", "combined"):
         assert out[name] == "ok", (name, out[name])
         assert out[name + "_rows"] == 200
@@ -45,6 +48,7 @@ def test_heap_lock_around_the_sampling_loop():
     assert out["i2s_first"] == [0, 3061, 5656, 7391]  # the sim's 1 kHz tone at 16 kHz
     assert out["forwarder"] == "ok"
     assert out["forwarder_bytes"] > 50 * 30
+    assert out["forwarder_stdout"] == "ok"
     # documented: BME280's 64-bit pressure compensation makes big ints (climate rates only)
     assert out["bme280"] in ("MemoryError", "ok")
 
