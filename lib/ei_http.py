@@ -23,14 +23,7 @@ from ei_errors import (
     InvalidError,
     MissingHeaderError,
     ServerError,
-    TLSError,
-    log,
 )
-
-try:
-    import tls  # MicroPython
-except ImportError:  # CPython
-    import ssl as tls  # type: ignore[no-redef]
 
 _CPYTHON = sys.implementation.name == "cpython"
 _MAX_BODY = 2048
@@ -125,46 +118,6 @@ def error_for(status, text):
     return err
 
 
-def _load_ca(ca):
-    if ca is None:
-        return None
-    if isinstance(ca, str):
-        try:
-            with open(ca, "rb") as f:
-                ca = f.read()
-        except OSError as e:
-            raise ValueError("ca file %r cannot be read: %s" % (ca, e))
-    if not isinstance(ca, (bytes, bytearray)) or not ca:
-        raise ValueError("ca must be DER bytes or the path of a DER file")
-    if ca[:1] != b"\x30":
-        raise ValueError("ca must be DER (binary), not PEM: convert with tools/make_ca_bundle.py")
-    return bytes(ca)
-
-
-def der_spans(data):
-    """(start, end) of each certificate in concatenated DER, checked before anything is sent."""
-    spans = []
-    i = 0
-    end = len(data)
-    while i < end:
-        if data[i] != 0x30 or i + 4 > end:
-            raise ValueError("ca: not a DER certificate at byte %d" % i)
-        n = data[i + 1]
-        if n < 0x80:
-            size = n + 2
-        elif n == 0x81:
-            size = data[i + 2] + 3
-        elif n == 0x82:
-            size = ((data[i + 2] << 8) | data[i + 3]) + 4
-        else:
-            raise ValueError("ca: unsupported DER length at byte %d" % i)
-        if i + size > end:
-            raise ValueError("ca: certificate truncated at byte %d" % i)
-        spans.append((i, i + size))
-        i += size
-    return spans
-
-
 class _Reader:
     """Reads an HTTP answer through one preallocated buffer."""
 
@@ -254,16 +207,21 @@ class Client:
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError("timeout must be a number of seconds > 0, not %r" % (timeout,))
         self.timeout = timeout
-        self._ca = _load_ca(ca)
-        self._ca_spans = der_spans(self._ca) if self._ca is not None else ()
         self._insecure = bool(insecure)
-        if self.tls and self._ca is None and not self._insecure:
-            raise ValueError(
-                "HTTPS needs a CA certificate: pass ca=<DER bytes or file> (make deploy builds "
-                "ca.der), or insecure=True to skip the certificate check"
-            )
-        if self.tls and self._insecure:
-            log("TLS certificate checks are OFF for %s (insecure=True)" % host)
+        self._ca = None
+        self._ca_spans = ()
+        if self.tls:
+            import ei_tls
+
+            if ca is not None:
+                self._ca, self._ca_spans = ei_tls.load_ca(ca)
+            elif not self._insecure:
+                raise ValueError(
+                    "HTTPS needs a CA certificate: pass ca=<DER bytes or file> (make deploy "
+                    "builds ca.der), or insecure=True to skip the certificate check"
+                )
+            if self._insecure:
+                ei_tls.warn_insecure(host)
         ei_encode.check_text("upload_source", upload_source)
         self.upload_source = upload_source
         if transport not in ("socket", "requests"):
@@ -367,7 +325,12 @@ class Client:
 
     def send(self, req):
         if self.transport == "requests":
-            return self._send_requests(req)
+            import ei_requests
+
+            status, text = ei_requests.send(self, req)
+            if status != 200:
+                raise error_for(status, text)
+            return _stored_name(text, req.filename)
         sock = None
         try:
             sock = self._connect()
@@ -407,35 +370,13 @@ class Client:
             sock.settimeout(self.timeout)
             sock.connect(addr)
             if self.tls:
-                sock = self._wrap(sock)
+                import ei_tls
+
+                sock = ei_tls.wrap(sock, self.host, self._ca, self._ca_spans, self._insecure)
         except BaseException:
             sock.close()
             raise
         return sock
-
-    def _wrap(self, sock):
-        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-        if self._insecure:
-            if hasattr(ctx, "check_hostname"):
-                ctx.check_hostname = False
-            ctx.verify_mode = tls.CERT_NONE
-        else:
-            ctx.verify_mode = tls.CERT_REQUIRED
-            ca = self._ca
-            if _CPYTHON:
-                ctx.load_verify_locations(cadata=ca)
-            else:
-                # mbedTLS reads one DER certificate per call; each call adds to the trust list.
-                for start, end in self._ca_spans:
-                    ctx.load_verify_locations(ca[start:end])
-        try:
-            return ctx.wrap_socket(sock, server_hostname=self.host)
-        except ValueError as e:  # MicroPython: certificate or host name refused
-            raise TLSError(_tls_text(self.host, e))
-        except OSError as e:
-            if _is_cert_error(e):
-                raise TLSError(_tls_text(self.host, e))
-            raise
 
     def _answer(self, sock):
         reader = _Reader(sock.recv_into if _CPYTHON else sock.readinto, self._rbuf)
@@ -472,29 +413,6 @@ class Client:
         else:
             reader.body(length, body)
         return status, body.decode().strip()
-
-    def _send_requests(self, req):
-        import requests
-
-        url = "%s://%s:%d%s" % ("https" if self.tls else "http", self.host, self.port, req.path())
-        if self.tls and not self._insecure:
-            raise ValueError(
-                "transport 'requests' cannot check certificates: use the socket transport"
-            )
-        headers = {}
-        for name, value in req.header_items():
-            headers[name] = value
-        try:
-            resp = requests.post(url, data=req.chunks(), headers=headers, timeout=self.timeout)
-            try:
-                status, text = resp.status_code, resp.text
-            finally:
-                resp.close()
-        except OSError as e:
-            raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
-        if status != 200:
-            raise error_for(status, text)
-        return _stored_name(text, req.filename)
 
 
 class _Request:
@@ -590,7 +508,7 @@ class _Request:
             n = self.client._enc.emit(self.rec, self.fmt, self.head, sink)
         else:
             n = 0
-            for chunk in self._file_chunks():
+            for chunk in self.file_chunks():
                 sink(chunk)
                 n += len(chunk)
         if n != self.file_length:
@@ -598,7 +516,7 @@ class _Request:
         if self.post:
             sink(self.post)
 
-    def _file_chunks(self):
+    def file_chunks(self):
         enc = self.client._enc
         view = memoryview(enc.buf)[: enc.size]
         with open(self.path_on_disk, "rb") as f:
@@ -607,29 +525,6 @@ class _Request:
                 if not n:
                     return
                 yield view[:n]
-
-    def chunks(self):
-        """The body as a generator of chunks, for transports that pull (requests): the rows
-        are encoded a batch at a time, so at most a chunk or two is held at once."""
-        yield self.pre
-        if self.rec is None:
-            for chunk in self._file_chunks():
-                yield bytes(chunk)
-            yield self.post
-            return
-        enc = self.client._enc
-        ready = []
-        enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head, self.fmt)
-        rows = len(self.rec)
-        batch = max(1, enc.size // (16 * self.rec.axes))
-        for start in range(0, rows, batch):
-            enc.rows(self.rec, start, min(rows, start + batch))
-            while ready:
-                yield ready.pop(0)
-        enc.end()
-        while ready:
-            yield ready.pop(0)
-        yield self.post
 
 
 class _Writer:
@@ -672,20 +567,6 @@ def _why(e):
     if "timed out" in text:
         return "timed out (no answer)"
     return text or type(e).__name__
-
-
-def _is_cert_error(e):
-    if _CPYTHON:
-        return isinstance(e, getattr(tls, "SSLCertVerificationError", ()))
-    # mbedTLS: MBEDTLS_ERR_X509_CERT_VERIFY_FAILED and MBEDTLS_ERR_SSL_... certificate codes.
-    return bool(e.args) and e.args[0] in (-9984, -0x2700)
-
-
-def _tls_text(host, e):
-    return (
-        "TLS certificate check failed for %s (%s): check the CA file, the host name, and that "
-        "the board's clock is set (NTP)" % (host, e)
-    )
 
 
 def _random32():

@@ -36,6 +36,16 @@ def run(job, rows=0, fmt="cbor", host="127.0.0.1", port=0, api_key=""):
         rec = _filled(rows)
         gc.collect()
         ei_ingest.dump(rec, _Null(), fmt=fmt, hmac_key=KEY, device_type="BENCH")
+    elif job == "dump-client":
+        # Everything upload() needs loaded and allocated (code, Client buffers), then a dump:
+        # upload minus this is what the transport itself costs while it runs.
+        import ei_ingest
+
+        rec = _filled(rows)
+        client = ei_ingest.Client(api_key, KEY, "BENCH", host=host, port=port, tls=False)
+        gc.collect()
+        ei_ingest.dump(rec, _Null(), fmt=fmt, hmac_key=KEY, device_type="BENCH")
+        client.upload  # noqa: B018 (keeps the client alive through the dump)
     elif job == "upload":
         import ei_ingest
 
