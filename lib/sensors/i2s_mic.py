@@ -69,7 +69,7 @@ class I2SMic:
                 want = end - pos
                 buf = scratch if want >= block else scratch[: 4 * want]
                 got = self.i2s.readinto(buf) // 4
-                _pack(scratch, dst, pos, got, shift)
+                _PACK(scratch, dst, pos, got, shift)
                 pos += got
         rec.commit_rows(samples)
         return samples
@@ -92,3 +92,9 @@ def _pack(src, dst, pos, n, shift):
         elif v < -32768:
             v = -32768
         dst[pos + j] = v
+
+
+try:
+    from sensors._i2s_viper import pack as _PACK
+except Exception:  # CPython, or no native emitter in this firmware: the same in bytecode
+    _PACK = _pack
