@@ -8,8 +8,10 @@ MicroPython's TLS (mbedTLS) takes DER only, and `load_verify_locations(cadata)` 
 certificate per call, silently ignoring the bytes after it (checked on the unix port: with
 DER(B)+DER(A) a server signed by A is refused; with DER(A)+DER(B) it is accepted). Calls add up,
 so the file is several DER certificates back to back and the board loads them one by one
-(`ei_http.Client(ca="/ca.der")` splits it with `ei_http.der_spans`). The first certificate is
-the one ingestion.edgeimpulse.com needs, so a loader that reads only the first one still works.
+(`ei_ingest.Client(ca="/ca.der")` does: the library's TLS loader splits the bundle). On the
+`tls` module the argument is positional only (`cadata=` is a TypeError; the `ssl` wrapper takes
+it) and must be bytes, not a memoryview. The first certificate is the one
+ingestion.edgeimpulse.com needs, so a loader that reads only the first one still works.
 
 Default roots (`--roots`: comma-separated, each an exact CN or a CN substring; order kept):
 - Amazon Root CA 1: ingestion.edgeimpulse.com is served from AWS with an Amazon-issued (ACM)
