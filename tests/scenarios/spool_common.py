@@ -1,0 +1,56 @@
+"""Shared by the spool scenarios (MicroPython and CPython) and the host tests that check them.
+
+A recording's id is written into its values, so the server's copy says which recording it is
+and every recording has distinct contents (x-disallow-duplicates compares whole files).
+"""
+
+import ei_ingest
+
+ROWS = 20
+SENSORS = (("accX", "m/s2"), ("accY", "m/s2"), ("accZ", "m/s2"))
+API_KEY = "ei_test_0123456789abcdef"  # tests/serverproc.py DEFAULT_API_KEY
+HMAC_KEY = "fed53116f20684c067774ebf9e7bcbdc"  # tests/serverproc.py VECTOR_HMAC_KEY
+
+
+def row(rid, j):
+    return (rid % 30000, rid // 30000, j * 7 - 50)
+
+
+def fill(rec, rid):
+    """Fill `rec` (capacity ROWS, 3 axes, 'h') with recording `rid`'s rows."""
+    rec.clear()
+    for j in range(ROWS):
+        rec.append(row(rid, j))
+    return rec
+
+
+def recording(rid):
+    return fill(ei_ingest.Recording(SENSORS, 10, ROWS, typecode="h"), rid)
+
+
+def rid_of(rows):
+    """The id written into a recording's rows (as decoded on the host)."""
+    first = rows[0]
+    return int(first[0]) + 30000 * int(first[1])
+
+
+def robust_client(port, timeout=2, attempts=4, device_name="spool-test", **kw):
+    import ei_robust
+
+    return ei_robust.Client(
+        API_KEY, HMAC_KEY, "SIM", device_name=device_name, host="127.0.0.1", port=port,
+        tls=False, timeout=timeout, attempts=attempts, delay_ms=2, max_delay_ms=10, **kw
+    )  # fmt: skip
+
+
+def flush_all(spool, client, rounds=60):
+    """Flush until the spool is empty, riding out retryable failures; returns the rounds used."""
+    for n in range(1, rounds + 1):
+        try:
+            spool.flush(client)
+        except ei_ingest.IngestionError as e:
+            if not e.retryable:
+                raise
+        if len(spool) == 0:
+            return n
+    raise AssertionError(f"spool not empty after {rounds} flush rounds: {len(spool)} left")
