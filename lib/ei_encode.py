@@ -16,6 +16,7 @@ integer recordings; float values (float typecodes or a scale) allocate a boxed f
 """
 
 import hashlib
+from array import array
 
 try:
     from micropython import const
@@ -137,6 +138,7 @@ class Encoder:
         self._count = 0
         self._sink = _discard
         self._codec = None
+        self._state = array("i", (0, 0))  # next row, stage position: for the viper emitters
 
     # Chunks go to the sink whole: the stage fills past its size into the reserve, the first
     # stage_size bytes go out through a memoryview made once, the rest moves to the front.
@@ -156,6 +158,18 @@ class Encoder:
         for b in data:
             buf[self.pos] = b
             self.pos += 1
+            if self.pos >= size:
+                self.spill()
+
+    def run_fast(self, emit, rec, start, stop, signed):
+        """Drive a viper row emitter: it fills the stage, we spill, until all rows are out."""
+        state = self._state
+        state[0] = start
+        size = self.size
+        while state[0] < stop:
+            state[1] = self.pos
+            emit(rec.buffer, state, self.buf, size, rec.axes, stop, signed)
+            self.pos = state[1]
             if self.pos >= size:
                 self.spill()
 

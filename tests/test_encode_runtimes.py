@@ -160,3 +160,9 @@ def test_no_allocation_per_row() -> None:
     out = proc.stdout.decode()
     assert "heap_lock rows cbor ok" in out and "heap_lock rows json ok" in out
     assert out.count("heap_lock catches float allocation") == 2
+
+
+def test_viper_emitters_match_plain_python() -> None:
+    """The viper int16 emitters and the plain Python rows write the same bytes (MicroPython)."""
+    out = run_micropython(SCENARIOS / "encode_fast.py").stdout.decode()
+    assert out.strip() == "same 112", out

@@ -52,6 +52,10 @@ def allocated(rows, fmt):
 
 for fmt in ("cbor", "json"):
     locked_rows(fmt)
+    # The same with the viper emitters off: the plain Python rows must not allocate either.
+    ei_cbor.FAST = ei_json.FAST = False
+    locked_rows(fmt)
+    ei_cbor.FAST = ei_json.FAST = True
     # Negative control: scaled values are boxed floats, so the same check must catch them.
     try:
         locked_rows(fmt, scale=(0.5, 0.5, 0.5))
