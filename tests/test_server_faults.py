@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,10 +16,45 @@ from serverproc import ServerProc
 VECTOR = (VECTORS / "docs-example-compact.json").read_bytes()
 
 
-@pytest.fixture
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
     with ServerProc(tmp_path_factory.mktemp("faults") / "data") as proc:
         yield proc
+
+
+@pytest.fixture
+def server(shared_server: ServerProc) -> Iterator[ServerProc]:
+    """One server for the module, with no queued fault and an empty log for every test."""
+    shared_server.clear_faults()
+    shared_server.clear_requests_seen()
+    yield shared_server
+    shared_server.clear_faults()
+
+
+def new_samples(server: ServerProc, before: set[int]) -> list[str]:
+    """File names of the samples stored since ``before`` (a set of ids) was taken."""
+    return [s["fileName"] for s in server.samples() if s["id"] not in before]
+
+
+def ids(server: ServerProc) -> set[int]:
+    return {s["id"] for s in server.samples()}
+
+
+def unique_body() -> bytes:
+    """A valid unsigned file whose hash no other test uses (for duplicate checks)."""
+    return json.dumps(
+        {
+            "protected": {"ver": "v1", "alg": "none"},
+            "signature": "00",
+            "payload": {
+                "device_type": "FAULTS",
+                "device_name": uuid.uuid4().hex,
+                "interval_ms": 5,
+                "sensors": [{"name": "x", "units": "g"}],
+                "values": [1, 2, 3],
+            },
+        }
+    ).encode()
 
 
 def test_log_starts_empty_and_records_without_the_api_key(server: ServerProc) -> None:
@@ -39,6 +76,7 @@ def test_log_starts_empty_and_records_without_the_api_key(server: ServerProc) ->
 
 
 def test_status_fault_answers_the_next_n_uploads(server: ServerProc) -> None:
+    before = ids(server)
     server.set_fault(status=500, count=2)
     first = server.post_data("training", VECTOR, file_name="a.json")
     second = server.post_files("training", [("b.json", VECTOR, "application/json")])
@@ -46,7 +84,7 @@ def test_status_fault_answers_the_next_n_uploads(server: ServerProc) -> None:
     assert (first.status, second.status, third.status) == (500, 500, 200)
     assert first.text() == "fault injected: status 500"
     assert first.headers["content-type"].startswith("text/plain")
-    assert [s["fileName"] for s in server.samples()] == ["c.json"]
+    assert new_samples(server, before) == ["c.json"]
     assert [r["outcome"] for r in server.requests_seen()] == [500, 500, 200]
 
 
@@ -60,23 +98,25 @@ def test_status_fault_with_custom_body_and_clear(server: ServerProc) -> None:
 
 def test_faults_do_not_touch_other_endpoints(server: ServerProc) -> None:
     server.set_fault(status=500, count=1)
-    assert server.samples() == []
+    assert server.samples() is not None
     assert server.post_data("training", VECTOR, file_name="a.json").status == 500
 
 
 def test_close_after_bytes_drops_without_answer(server: ServerProc) -> None:
+    before = ids(server)
     server.set_fault(close_after_bytes=100, count=2)
     for _ in range(2):
         with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
             server.post_data("training", VECTOR, file_name="a.json")
-    assert server.post_data("training", VECTOR, file_name="a.json").status == 200
+    assert server.post_data("training", VECTOR, file_name="after-drop.json").status == 200
     seen = server.requests_seen()
     assert [r["outcome"] for r in seen] == ["dropped", "dropped", 200]
     assert [r["bodySize"] for r in seen] == [100, 100, len(VECTOR)]
-    assert len(server.samples()) == 1
+    assert new_samples(server, before) == ["after-drop.json"]
 
 
 def test_close_after_zero_bytes_on_a_raw_socket(server: ServerProc) -> None:
+    before = ids(server)
     server.set_fault(close_after_bytes=0)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(
@@ -87,7 +127,7 @@ def test_close_after_zero_bytes_on_a_raw_socket(server: ServerProc) -> None:
         )
         assert sock.recv(100) == b""  # closed without a byte of answer
     assert server.requests_seen()[0]["outcome"] == "dropped"
-    assert server.samples() == []
+    assert new_samples(server, before) == []
 
 
 def test_stall_delays_the_answer(server: ServerProc) -> None:
@@ -103,20 +143,22 @@ def test_stall_delays_the_answer(server: ServerProc) -> None:
 
 def test_stall_outlasting_the_client_still_stores_once_with_dedupe(server: ServerProc) -> None:
     """A client that times out and retries with x-disallow-duplicates gets one stored copy."""
+    before = ids(server)
+    body = unique_body()
     server.set_fault(stall_seconds=1.5, count=1)
     headers = {"x-disallow-duplicates": "1"}
     with pytest.raises(TimeoutError):
         server.request(
             "POST",
             "/api/training/data",
-            VECTOR,
+            body,
             {"x-file-name": "retry.json", "Content-Type": "application/json", **headers},
             timeout=0.3,
         )
     time.sleep(1.6)
-    retry = server.post_data("training", VECTOR, file_name="retry.json", headers=headers)
+    retry = server.post_data("training", body, file_name="retry.json", headers=headers)
     assert retry.status == 400 and "duplicate" in retry.text()
-    assert [s["fileName"] for s in server.samples()] == ["retry.json"]
+    assert new_samples(server, before) == ["retry.json"]
 
 
 def test_faults_queue_in_order(server: ServerProc) -> None:
