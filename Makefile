@@ -16,7 +16,7 @@ EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: help venv test pytest lint format typecheck mpy clean server bench
+.PHONY: help venv test pytest lint format typecheck mpy clean server bench deploy run ca packages
 .DEFAULT_GOAL := help
 
 help:
@@ -79,6 +79,29 @@ HMAC_KEY ?= local_dev_hmac_key
 server: $(STAMP)
 	$(BIN)/python tools/ingest_server.py --port $(SERVER_PORT) --data-dir $(DATA_DIR) \
 	  --api-key $(API_KEY) --hmac-key $(HMAC_KEY)
+
+# Board workflow (tools/deploy.py): one chained mpremote call copies lib/ as .mpy, board.py,
+# config.py and the CA file. DRY_RUN=1 prints the mpremote commands instead of running them.
+BOARD   ?= esp32
+PORT    ?= /dev/ttyUSB0
+EXAMPLE ?= motion
+CONFIG  ?= config.py
+DRY_RUN ?=
+DEPLOY_FLAGS := $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run,)
+
+deploy: $(STAMP)
+	$(BIN)/python tools/deploy.py deploy --board $(BOARD) --port $(PORT) --config $(CONFIG) $(DEPLOY_FLAGS)
+
+run: $(STAMP)
+	$(BIN)/python tools/deploy.py run --board $(BOARD) --port $(PORT) --example $(EXAMPLE) $(DEPLOY_FLAGS)
+
+# The board's CA file alone (deploy builds it too): build/ca.der, ROOTS="CN,CN" to choose.
+ca: $(STAMP)
+	$(BIN)/python tools/make_ca_bundle.py --out build/ca.der $(if $(ROOTS),--roots "$(ROOTS)",)
+
+# Regenerate package.json / package-sensors.json (mip) after adding or removing a lib/ file.
+packages: $(STAMP)
+	$(BIN)/python tools/deploy.py packages --tracked
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
