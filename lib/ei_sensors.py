@@ -202,7 +202,10 @@ class Forwarder:
         self.axes, scale = _layout(self.sources)
         n = len(self.axes)
         self._plan = _plan(self.sources, n)
-        self._row = _array(_typecode(self.sources), n)
+        code = _typecode(self.sources)
+        if code == "f":
+            raise ValueError("Forwarder: sources must give ints (typecode 'h' or 'i')")
+        self._row = _array(code, n)
         self._mul = _array("i", n)
         self._frac = _array("i", n)
         self._shift = _array("b", n)

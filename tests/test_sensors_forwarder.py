@@ -71,3 +71,10 @@ def test_forwarder_lines_from_a_row_buffer():
     fw = ei_sensors.Forwarder((Fixed([0, 0], (0.01, 0.01)),), stream=io.BytesIO())
     n = fw.format_row(array("h", [-1234, 99]))
     assert bytes(fw._line[:n]) == b"-12.34,0.99\n"
+
+
+def test_float_sources_are_refused():
+    src = Fixed([1], (1.0,))
+    src.typecode = "f"
+    with pytest.raises(ValueError, match="ints"):
+        ei_sensors.Forwarder((src,))
