@@ -33,8 +33,11 @@ extra_args=(), host="127.0.0.1", port=0, startup_timeout=20.0)``
       ``raw(sample_id) -> bytes`` (GET /api/samples/<id>/raw);
       ``set_fault(**spec)`` (POST /_faults, e.g. ``set_fault(status=500, count=2)``,
       ``set_fault(close_after_bytes=100)``, ``set_fault(stall_seconds=2)``);
-      ``clear_faults()``; ``requests_seen() -> list[dict]`` (GET /_faults/log: method, path,
-      headers without x-api-key, bodySize, outcome = status or "dropped");
+      ``clear_faults()``; ``requests_seen() -> list[dict]`` (GET /_faults/log, one dict per
+      upload request in arrival order: ``time``, ``method``, ``path``, ``headers`` (without
+      x-api-key), ``bodySize`` (bytes read), ``outcome`` (status int, or "dropped"), and
+      ``fault`` when one was applied; requests refused by the HTTP parser itself, e.g. header
+      lines over 8190 bytes, never reach it);
       ``clear_requests_seen()``; ``stored_files() -> list[str]`` (paths relative to the data
       dir of every stored file, index excluded), for "nothing was stored" checks.
 
