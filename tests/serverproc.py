@@ -52,8 +52,9 @@ server certificate for those hosts (RSA 2048, SHA-256, valid from yesterday for 
 ``sign_json(doc, key) -> bytes`` and ``sign_cbor(doc, key) -> bytes`` serialise a data
 acquisition document (a dict; its ``signature`` is replaced) and sign it HS256 the documented
 way (64 '0' placeholder, HMAC-SHA256 of the bytes, digest written over the placeholder);
-``key=None`` gives ``alg`` as it is in the document and the placeholder left as is.
-Constants: ``DEFAULT_API_KEY``, ``VECTOR_HMAC_KEY`` (the key of /work/shared/vectors).
+``key=None`` serialises ``doc`` exactly as given (no signing, e.g. for ``alg: none``).
+Constants: ``DEFAULT_API_KEY``, ``VECTOR_HMAC_KEY`` (the key of /work/shared/vectors),
+``SERVER_SCRIPT`` (path of tools/ingest_server.py).
 """
 
 from __future__ import annotations
