@@ -85,7 +85,7 @@ from harness import ROOT
 SERVER_SCRIPT = ROOT / "tools" / "ingest_server.py"
 DEFAULT_API_KEY = "ei_test_0123456789abcdef"
 VECTOR_HMAC_KEY = "fed53116f20684c067774ebf9e7bcbdc"
-LISTENING = re.compile(r"ingest_server listening on (https?)://([^:\s]+):(\d+)")
+LISTENING = re.compile(r"ingest_server listening on (https?)://(\[[^\]]+\]|[^:\s]+):(\d+)")
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,8 @@ class ServerProc:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
     def command(self) -> list[str]:
         cmd = [sys.executable, str(SERVER_SCRIPT), "--host", self.host]

@@ -218,3 +218,10 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         )
     assert clash.returncode == 1
     assert "cannot start" in clash.stderr
+
+
+def test_ipv6_loopback(tmp_path: Path) -> None:
+    with ServerProc(tmp_path / "data", host="::1") as server:
+        assert server.url == f"http://[::1]:{server.port}"
+        assert server.post_files("training", [("v6.txt", b"hi", "text/plain")]).status == 200
+        assert [s["fileName"] for s in server.samples()] == ["v6.txt"]

@@ -114,9 +114,10 @@ async def serve(args: argparse.Namespace) -> None:
     await site.start()
     port = runner.addresses[0][1]
     scheme = "https" if ssl_context else "http"
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
     faults = " faults=enabled" if args.enable_faults else ""
     print(
-        f"ingest_server listening on {scheme}://{args.host}:{port} data={store.data_dir}{faults}",
+        f"ingest_server listening on {scheme}://{shown_host}:{port} data={store.data_dir}{faults}",
         flush=True,
     )
     stop = asyncio.Event()
