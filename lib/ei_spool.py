@@ -29,6 +29,7 @@ metadata dict and the Client's own buffers. Nothing grows with the number of row
 import hashlib
 import json
 import os
+from binascii import hexlify
 
 import ei_encode
 from ei_errors import DuplicateError, IngestionError, log
@@ -51,7 +52,6 @@ _FRESH = ".m"  # metadata of a file never sent
 _TRIED = ".s"  # metadata of a file sent at least once
 _TEMP = ".tmp"
 _DATA_EXTS = (".cbor", ".json")
-_HEX = "0123456789abcdef"
 
 
 class SpoolFull(Exception):
@@ -326,12 +326,7 @@ class Spool:
                 if not n:
                     break
                 h.update(view[:n])
-        digest = h.digest()
-        out = []
-        for b in digest:
-            out.append(_HEX[b >> 4])
-            out.append(_HEX[b & 15])
-        return "".join(out)
+        return hexlify(h.digest()).decode()
 
     # --- flush -------------------------------------------------------------------------------
 
