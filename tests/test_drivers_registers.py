@@ -11,6 +11,8 @@ from array import array
 
 import pytest
 from harness import SIM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 if str(SIM) not in sys.path:
     sys.path.insert(0, str(SIM))
@@ -194,12 +196,63 @@ def test_bme280_datasheet_example():
     phys, raw = read_physical(env)
     assert raw[0] == 2508  # 25.08 Cel, the datasheet's worked example
     assert env.t_fine == 128422
-    assert phys[1] == pytest.approx(100653.27, abs=0.02)  # Pa, the datasheet's result
     t, p, h = bme280_float(sim.BME280_CALIB, sim.BME280_H, 519888, 415148, 30000)
     assert t == pytest.approx(25.08, abs=0.01)
-    assert phys[1] == pytest.approx(p, abs=0.5)
+    assert p == pytest.approx(100653.27, abs=0.01)  # the datasheet's floating-point result
+    # the 32-bit formula, transcribed below with C semantics, gives 100656 Pa here: within the
+    # few Pa the datasheet allows it ("typically 1 Pa (1-sigma)")
+    assert raw[1] == pressure_int32_reference(sim.BME280_CALIB, 128422, 415148) == 100656
     assert phys[2] == pytest.approx(h, abs=0.05)
     assert 0 < phys[2] < 100
+    precise = BME280(i2c(), precise=True)
+    assert precise.scale == (0.01, 1 / 256, 1 / 1024)
+    phys, raw = read_physical(precise)
+    assert phys[1] == pytest.approx(100653.27, abs=0.02)  # 64-bit: Pa in Q24.8
+
+
+def pressure_int32_reference(cal, t_fine, adc_p):
+    """BME280_compensate_P_int32 transcribed with C's 32-bit semantics (no rearranging)."""
+
+    def s32(x):
+        x &= 0xFFFFFFFF
+        return x - (1 << 32) if x & 0x80000000 else x
+
+    def u32(x):
+        return x & 0xFFFFFFFF
+
+    _, _, _, p1, p2, p3, p4, p5, p6, p7, p8, p9 = cal
+    var1 = s32((t_fine >> 1) - 64000)
+    var2 = s32(s32(s32((var1 >> 2) * (var1 >> 2)) >> 11) * p6)
+    var2 = s32(var2 + s32(s32(var1 * p5) << 1))
+    var2 = s32((var2 >> 2) + s32(p4 << 16))
+    var1 = s32(
+        (s32((p3 * s32(s32((var1 >> 2) * (var1 >> 2)) >> 13)) >> 3) + s32(s32(p2 * var1) >> 1))
+        >> 18
+    )
+    var1 = s32(s32((32768 + var1) * p1) >> 15)
+    if var1 == 0:
+        return 0
+    p = u32(u32(s32(1048576 - adc_p) - (var2 >> 12)) * 3125)
+    if p < 0x80000000:
+        p = u32(p << 1) // u32(var1)
+    else:
+        p = (p // u32(var1)) * 2
+    var1 = s32(s32(p9 * s32(((p >> 3) * (p >> 3)) >> 13)) >> 12)
+    var2 = s32(s32(s32(p >> 2) * p8) >> 13)
+    return u32(s32(p) + ((var1 + var2 + p7) >> 4))
+
+
+@settings(max_examples=500)
+@given(t_fine=st.integers(-204800, 435200), adc_p=st.integers(200000, 700000))
+def test_bme280_rearranged_int32_pressure_is_exact(t_fine, adc_p):
+    """-40..85 Cel and the whole realistic raw range: the split arithmetic changes nothing."""
+    env = BME280.__new__(BME280)
+    (env.T1, env.T2, env.T3, env.P1, env.P2, env.P3, env.P4, env.P5, env.P6, env.P7, env.P8,
+     env.P9) = sim.BME280_CALIB  # fmt: skip
+    env.t_fine = t_fine
+    expected = pressure_int32_reference(sim.BME280_CALIB, t_fine, adc_p)
+    if 30000 <= expected <= 110000:  # inside the sensor's 300-1100 hPa
+        assert env.pressure(adc_p) == expected
 
 
 @pytest.mark.parametrize("t_us", [0, 37_000_000, 150_000_000, 300_000_000, 450_000_000])
@@ -212,8 +265,9 @@ def test_bme280_sim_climate_matches_float_formula(t_us):
     adc_t = (d[0xFA] << 12) | (d[0xFB] << 4) | (d[0xFC] >> 4)
     adc_h = (d[0xFD] << 8) | d[0xFE]
     t, p, h = bme280_float(sim.BME280_CALIB, sim.BME280_H, adc_t, adc_p, adc_h)
-    assert phys == pytest.approx([t, p, h], abs=0.5)
+    assert phys == pytest.approx([t, p, h], abs=4.0)  # int32 pressure: a few Pa from float
     assert phys[0] == pytest.approx(t, abs=0.01)
+    assert phys[2] == pytest.approx(h, abs=0.05)
 
 
 # --- not found / wrong chip -----------------------------------------------------------------
@@ -285,3 +339,70 @@ class _Repr:
 )
 def test_bus_name_from_port_reprs(r, expected):
     assert bus_name(_Repr(r)) == expected
+
+
+SMALL = 1 << 30  # MicroPython's small ints on a 32-bit board: -2**30 .. 2**30 - 1
+
+
+class Small(int):
+    """An int that fails if any arithmetic result leaves the 32-bit boards' small-int range
+    (there, a bigger int is a heap allocation)."""
+
+    def _wrap(self, v):
+        assert -SMALL <= v < SMALL, v
+        return Small(v)
+
+
+for _name in ("add", "sub", "mul", "floordiv", "lshift", "rshift", "and", "or", "mod"):
+    for _fmt in ("__%s__", "__r%s__"):
+        _op = _fmt % _name
+        setattr(
+            Small,
+            _op,
+            (lambda op: lambda self, other: self._wrap(getattr(int, op)(self, other)))(_op),
+        )
+Small.__neg__ = lambda self: self._wrap(-int(self))  # type: ignore[method-assign]
+
+
+@settings(max_examples=300)
+@given(
+    cel=st.integers(-40, 85),
+    adc_p=st.integers(250000, 650000),
+    adc_h=st.integers(0, 65535),
+)
+def test_bme280_stays_in_small_ints(cel, adc_p, adc_h):
+    env = BME280.__new__(BME280)
+    for k, v in zip(
+        ("T1", "T2", "T3", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"),
+        sim.BME280_CALIB,
+        strict=True,
+    ):
+        setattr(env, k, Small(v))
+    for k, v in zip(("H1", "H2", "H3", "H4", "H5", "H6"), sim.BME280_H, strict=True):
+        setattr(env, k, Small(v))
+    # the raw temperature for `cel`: inverse of t ~ 25.08 + (adc_t - 519888) / 3170
+    adc_t = Small(519888 + (cel * 100 - 2508) * 3170 // 100)
+    temp = env.temperature(adc_t)
+    assert abs(temp / 100 - cel) < 1.5
+    env.pressure(Small(adc_p))
+    env.humidity(Small(adc_h))
+
+
+def humidity_reference(h, t_fine, adc_h):
+    """BME280_compensate_H_int32 transcribed as printed (unbounded ints)."""
+    h1, h2, h3, h4, h5, h6 = h
+    v = t_fine - 76800
+    v = (((((adc_h << 14) - (h4 << 20) - (h5 * v)) + 16384) >> 15) * (((((((v * h6) >> 10) * (
+        ((v * h3) >> 11) + 32768)) >> 10) + 2097152) * h2 + 8192) >> 14))  # fmt: skip
+    v = v - (((((v >> 15) * (v >> 15)) >> 7) * h1) >> 4)
+    v = min(max(v, 0), 419430400)
+    return v >> 12
+
+
+@settings(max_examples=500)
+@given(t_fine=st.integers(-204800, 435200), adc_h=st.integers(0, 65535))
+def test_bme280_humidity_shortcut_is_exact(t_fine, adc_h):
+    env = BME280.__new__(BME280)
+    env.H1, env.H2, env.H3, env.H4, env.H5, env.H6 = sim.BME280_H
+    env.t_fine = t_fine
+    assert env.humidity(adc_h) == humidity_reference(sim.BME280_H, t_fine, adc_h)

@@ -2,14 +2,17 @@
 
     env = BME280(i2c, addr=0x76)            # 0x76 (SDO low) or 0x77
     env.axes    # temp (Cel), pressure (Pa), humidity (%RH)
-    env.read()  # (hundredths of Cel, Pa * 256, %RH * 1024) as ints
+    env.read()  # (hundredths of Cel, Pa, %RH * 1024) as ints
 
-The datasheet's integer compensation (section 4.2.3: 32-bit temperature and humidity,
-64-bit pressure), fed from one 8-byte burst from 0xF7. Raw values are fixed-point ints in
-an 'i' recording, scale (0.01, 1/256, 1/1024). Normal mode, so reads never wait.
-Memory (64-bit unix port, from .mpy): import ~6.9 KiB, ~0.6 KiB per instance. The 64-bit
-pressure step makes big ints, so a row allocates a few short-lived objects (heap_lock fails;
-fine at climate rates, not for kHz loops). The other drivers allocate nothing.
+The datasheet's 32-bit integer compensation (BME280 datasheet 4.2.3 and 8.2: 0.01 Cel,
+1 Pa, 1/1024 %RH), fed from one 8-byte burst from 0xF7, rearranged so that no intermediate
+leaves the small ints of a 32-bit board (|x| < 2**30) for calibration values like real
+parts' and -40..85 Cel: a row allocates nothing (heap_lock-safe) and the results are
+exactly the datasheet's (tests/test_drivers_registers.py checks both). precise=True uses
+the 64-bit pressure formula instead (Pa * 256, scale 1/256; the 32-bit one can be a few Pa
+off): its big ints make a few short-lived allocations per row. Raw values go into an 'i'
+recording, scale (0.01, 1, 1/1024). Normal mode, so reads never wait. Memory (64-bit unix
+port, from .mpy): import ~7 KiB, ~0.6 KiB per instance.
 """
 
 try:
@@ -31,6 +34,7 @@ _CTRL_MEAS = const(0xF4)
 _CONFIG = const(0xF5)
 _DATA = const(0xF7)  # press_msb .. hum_lsb, 8 bytes
 _NORMAL = const(0x03)
+_SMALL_MAX = const(0x3FFFFFFF)  # the largest small int on a 32-bit board
 
 OVERSAMPLING = {1: 1, 2: 2, 4: 3, 8: 4, 16: 5}
 
@@ -38,9 +42,11 @@ OVERSAMPLING = {1: 1, 2: 2, 4: 3, 8: 4, 16: 5}
 class BME280:
     typecode = "i"
     axes = (("temp", "Cel"), ("pressure", "Pa"), ("humidity", "%RH"))
-    scale = (0.01, 1 / 256, 1 / 1024)
+    scale = (0.01, 1.0, 1 / 1024)
 
-    def __init__(self, i2c, addr=_ADDR, oversampling=1, standby=0, iir=0, names=None):
+    def __init__(
+        self, i2c, addr=_ADDR, oversampling=1, standby=0, iir=0, names=None, precise=False
+    ):
         if oversampling not in OVERSAMPLING:
             raise ValueError("oversampling must be one of 1, 2, 4, 8, 16")
         self.i2c = i2c
@@ -70,6 +76,9 @@ class BME280:
         self._w(_CTRL_MEAS, (osr << 5) | (osr << 2) | _NORMAL)
         self._data = memoryview(b)[:8]
         self.t_fine = 0
+        self.precise = precise
+        if precise:
+            self.scale = (0.01, 1 / 256, 1 / 1024)
         self.axes = rename(self.axes, names)
 
     def _w(self, reg, value):
@@ -83,7 +92,7 @@ class BME280:
         adc_t = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4)
         adc_h = (d[6] << 8) | d[7]
         out[i] = self.temperature(adc_t)
-        out[i + 1] = self.pressure(adc_p)
+        out[i + 1] = self.pressure64(adc_p) if self.precise else self.pressure(adc_p)
         out[i + 2] = self.humidity(adc_h)
 
     def read(self):
@@ -103,7 +112,40 @@ class BME280:
         return (self.t_fine * 5 + 128) >> 8
 
     def pressure(self, adc_p):
-        """Pascal in Q24.8 (divide by 256)."""
+        """Pascal: the datasheet's BME280_compensate_P_int32, with each product that can pass
+        2**30 split into halves (the floor-division identities keep the result exact)."""
+        var1 = (self.t_fine >> 1) - 64000
+        v = var1 >> 2
+        vh = v >> 7
+        vl = v & 127
+        mid = vh * vl * 256 + vl * vl  # v * v == vh * vh * 2**14 + mid
+        var2 = (vh * vh * 8 + (mid >> 11)) * self.P6  # ((v * v) >> 11) * P6
+        var2 = var2 + ((var1 * self.P5) << 1)
+        var2 = (var2 >> 2) + (self.P4 << 16)
+        # (((P3 * ((v * v) >> 13)) >> 3) + ((P2 * var1) >> 1)) >> 18
+        w = 2 * ((self.P3 * (vh * vh * 2 + (mid >> 13))) >> 3) + self.P2 * (var1 & 1023)
+        var1 = ((w >> 10) + self.P2 * (var1 >> 10)) >> 9
+        # ((32768 + var1) * P1) >> 15
+        x = 32768 + var1
+        p1 = self.P1
+        var1 = (x * (p1 >> 8) + ((x * (p1 & 255)) >> 8)) >> 7
+        if var1 <= 0:
+            return 0  # avoid division by zero (datasheet)
+        p = (1048576 - adc_p) - (var2 >> 12)
+        if p < 0:
+            return 0  # outside the sensor's range; the C code would wrap around
+        q = p // var1  # not divmod(): its tuple would be an allocation
+        r = p - q * var1
+        if p <= 687194:  # p * 3125 < 2**31: datasheet (p * 3125 << 1) / var1
+            p = q * 6250 + (r * 6250) // var1
+        else:  # datasheet (p * 3125 / var1) * 2
+            p = (q * 3125 + (r * 3125) // var1) * 2
+        var1 = (self.P9 * (((p >> 3) * (p >> 3)) >> 13)) >> 12
+        var2 = ((p >> 2) * self.P8) >> 13
+        return p + ((var1 + var2 + self.P7) >> 4)
+
+    def pressure64(self, adc_p):
+        """Pascal in Q24.8 (divide by 256): the datasheet's 64-bit version."""
         var1 = self.t_fine - 128000
         var2 = var1 * var1 * self.P6
         var2 = var2 + ((var1 * self.P5) << 17)
@@ -121,16 +163,22 @@ class BME280:
     def humidity(self, adc_h):
         """%RH in Q22.10 (divide by 1024)."""
         v = self.t_fine - 76800
-        v = ((((adc_h << 14) - (self.H4 << 20) - (self.H5 * v)) + 16384) >> 15) * (
+        x = (((adc_h << 14) - (self.H4 << 20) - (self.H5 * v)) + 16384) >> 15
+        y = (
             (
-                (
-                    (((((v * self.H6) >> 10) * (((v * self.H3) >> 11) + 32768)) >> 10) + 2097152)
-                    * self.H2
-                )
-                + 8192
+                (((((v * self.H6) >> 10) * (((v * self.H3) >> 11) + 32768)) >> 10) + 2097152)
+                * self.H2
             )
-            >> 14
-        )
+            + 8192
+        ) >> 14
+        # The datasheet clamps the result to 0..100 %RH. Where x * y would leave the small
+        # ints (2**30 on 32-bit boards) the clamp is certain, so return it without the product.
+        if y > 0:
+            if x <= 0:
+                return 0
+            if x > _SMALL_MAX // y:
+                return 419430400 >> 12
+        v = x * y
         v = v - (((((v >> 15) * (v >> 15)) >> 7) * self.H1) >> 4)
         if v < 0:
             v = 0

@@ -71,6 +71,7 @@ def main():
             ),
         ),
         ("bme280", (BME280(i2c),)),
+        ("bme280_precise", (BME280(i2c, precise=True),)),
         ("allocating", (Allocating(),)),
     )
     for name, sources in cases:
