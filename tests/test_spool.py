@@ -1,0 +1,255 @@
+"""ei_spool.Spool: what it writes to flash, and what flush() does with each server answer.
+
+CPython drives the library in-process against the local server (a real process); the LittleFS
+case runs in the micropython interpreter with os.VfsLfs2 on a RAM block device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daq import decode, rows, signature_valid
+from faultproxy import FaultProxy
+from harness import SCENARIOS, free_port, run_micropython
+from serverproc import ServerProc
+from test_faults import server_ids
+
+sys.path.insert(0, str(SCENARIOS))
+import ei_errors  # noqa: E402
+import ei_http  # noqa: E402
+import spool_common  # noqa: E402
+from ei_errors import AuthError, ConnectionFailed  # noqa: E402
+from ei_spool import Spool, SpoolFull  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def quiet() -> Iterator[None]:
+    ei_errors.set_log(None)
+    yield
+    ei_errors.set_log(ei_errors._print_log)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProc]:
+    with ServerProc(tmp_path / "data") as s:
+        yield s
+
+
+def make_spool(path: Path, **kw: object) -> Spool:
+    args: dict[str, object] = dict(
+        max_bytes=1 << 20, hmac_key=spool_common.HMAC_KEY, device_type="SIM",
+        device_name="spool-test",
+    )  # fmt: skip
+    args.update(kw)
+    return Spool(str(path), **args)  # type: ignore[arg-type]
+
+
+def plain_client(port: int, **kw: object) -> ei_http.Client:
+    args: dict[str, object] = dict(
+        device_name="spool-test", host="127.0.0.1", port=port, tls=False, timeout=2
+    )
+    args.update(kw)
+    return ei_http.Client(spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", **args)
+
+
+def files(path: Path) -> list[str]:
+    return sorted(os.listdir(path))
+
+
+def test_put_writes_a_signed_file_and_its_metadata(tmp_path: Path) -> None:
+    spool = make_spool(tmp_path / "s")
+    assert len(spool) == 0
+    assert spool.put(spool_common.recording(1), label="idle") == 1
+    assert spool.put(spool_common.recording(2), label="idle", fmt="json", metadata={"a": "b"}) == 2
+    assert len(spool) == 2
+    assert files(tmp_path / "s") == [
+        "00000001.cbor", "00000001.m", "00000002.json", "00000002.m", "failed",
+    ]  # fmt: skip
+    for seq, ext in ((1, "cbor"), (2, "json")):
+        raw = (tmp_path / "s" / f"0000000{seq}.{ext}").read_bytes()
+        meta = json.loads((tmp_path / "s" / f"0000000{seq}.m").read_text())
+        assert signature_valid(raw, spool_common.HMAC_KEY)
+        assert rows(decode(raw)) == [list(spool_common.row(seq, j)) for j in range(20)]
+        assert meta["size"] == len(raw)
+        assert meta["sha256"] == hashlib.sha256(raw).hexdigest()
+        assert meta["fmt"] == ext and meta["label"] == "idle" and meta["category"] == "training"
+        assert meta["filename"] == f"idle.{meta['sha256'][:12]}.{ext}"
+        assert decode(raw)["payload"]["device_name"] == "spool-test"
+    assert spool.used == sum((tmp_path / "s" / n).stat().st_size for n in files(tmp_path / "s")[:4])
+
+
+def test_order_and_sequence_survive_a_restart(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s")
+    for rid in range(10, 15):
+        spool.put(spool_common.recording(rid), label=f"r{rid}")
+    again = make_spool(tmp_path / "s")  # a reboot
+    assert len(again) == 5
+    client = plain_client(server.port)
+    assert again.flush(client, limit=2) == 2
+    assert len(again) == 3
+    assert again.put(spool_common.recording(15), label="r15") == 6, "numbers never go back"
+    assert again.flush(client) == 4
+    stored = [s["label"] for s in sorted(server.samples(), key=lambda s: s["id"])]
+    assert stored == [f"r{rid}" for rid in range(10, 16)], "oldest first"
+    assert files(tmp_path / "s") == ["failed"]
+    assert make_spool(tmp_path / "s").put(spool_common.recording(16)) == 1, "empty: restart at 1"
+
+
+def test_crash_leftovers_are_cleaned_never_uploaded(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(20), label="kept")
+    d = tmp_path / "s"
+    good = (d / "00000001.cbor").read_bytes()
+    (d / "00000002.d.tmp").write_bytes(good[:50])  # killed while writing
+    (d / "00000002.m.tmp").write_text("{")
+    (d / "00000003.cbor").write_bytes(good)  # killed between the two renames: no metadata
+    (d / "failed" / "00000004.why.tmp").write_text("half a reason")
+    (d / "notes.txt").write_text("not the spool's")
+    again = make_spool(d)
+    assert files(d) == ["00000001.cbor", "00000001.m", "failed", "notes.txt"]
+    assert files(d / "failed") == []
+    assert len(again) == 1
+    assert again.put(spool_common.recording(21)) == 4, "numbers seen in leftovers are skipped"
+    assert again.flush(plain_client(server.port)) == 2
+    assert sorted(server_ids(server)) == [20, 21]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "metadata", "missing"])
+def test_a_damaged_file_goes_to_failed_never_sent(
+    tmp_path: Path, server: ServerProc, damage: str
+) -> None:
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(30), label="bad")
+    spool.put(spool_common.recording(31), label="fine")
+    d = tmp_path / "s"
+    data = d / "00000001.cbor"
+    if damage == "flip":
+        raw = bytearray(data.read_bytes())
+        raw[-5] ^= 0x01
+        data.write_bytes(bytes(raw))
+    elif damage == "truncate":
+        data.write_bytes(data.read_bytes()[:-3])
+    elif damage == "metadata":
+        (d / "00000001.m").write_text('{"fmt": "cbor", "si')
+    else:
+        data.unlink()
+    spool = make_spool(d) if damage == "missing" else spool
+    assert spool.flush(plain_client(server.port)) == 1
+    assert len(spool) == 0
+    assert [s["label"] for s in server.samples()] == ["fine"], "the damaged file was never sent"
+    assert len(server.requests_seen()) == 1
+    ((seq, why),) = spool.failed()
+    assert seq == 1
+    expected = {
+        "flip": "checksum mismatch",
+        "truncate": "size",
+        "metadata": "metadata unreadable",
+        "missing": "data file missing",
+    }[damage]
+    assert expected in why
+    assert "00000001.why" in files(d / "failed")
+    assert files(d) == ["failed"]
+
+
+@pytest.mark.parametrize("status", [400, 421])
+def test_refused_file_moves_to_failed_with_the_server_text(
+    tmp_path: Path, server: ServerProc, status: int
+) -> None:
+    spool = make_spool(tmp_path / "s")
+    for rid in (40, 41, 42):
+        spool.put(spool_common.recording(rid), label=f"r{rid}")
+    server.set_fault(status=status, body=f"no thanks ({status})", count=1)
+    assert spool.flush(plain_client(server.port)) == 2, "refused one, the flush went on"
+    ((seq, why),) = spool.failed()
+    assert seq == 1 and f"no thanks ({status})" in why and str(status) in why
+    assert files(tmp_path / "s" / "failed") == ["00000001.cbor", "00000001.m", "00000001.why"]
+    assert sorted(server_ids(server)) == [41, 42]
+
+
+def test_401_moves_its_file_and_stops(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s")
+    for rid in (50, 51, 52):
+        spool.put(spool_common.recording(rid))
+    with pytest.raises(AuthError):
+        spool.flush(plain_client(server.port).__class__("ei_wrong", "k", "SIM",
+                    host="127.0.0.1", port=server.port, tls=False))  # fmt: skip
+    assert len(spool) == 2, "one file failed, the others wait for a right key"
+    assert [seq for seq, _ in spool.failed()] == [1]
+    assert len(server.requests_seen()) == 1
+
+
+def test_retryable_failure_stops_and_keeps_the_file(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s")
+    for rid in (60, 61):
+        spool.put(spool_common.recording(rid))
+    with pytest.raises(ConnectionFailed):
+        spool.flush(plain_client(free_port()))
+    assert len(spool) == 2 and spool.failed() == []
+    assert "00000001.s" in files(tmp_path / "s"), "marked as sent at least once"
+    server.set_fault(status=503, count=1)
+    with pytest.raises(ei_errors.ServerError):
+        spool.flush(plain_client(server.port))
+    assert len(spool) == 2
+    assert spool.flush(plain_client(server.port)) == 2
+    assert sorted(server_ids(server)) == [60, 61]
+
+
+def test_lost_answer_then_duplicate_counts_as_delivered(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(70))
+    with FaultProxy(server.port) as proxy:
+        proxy.queue("truncate")  # the server stores the file; its answer never arrives
+        with pytest.raises(ConnectionFailed):
+            spool.flush(plain_client(proxy.port))
+    assert len(spool) == 1 and server_ids(server) == {70: 1}
+    make_spool(tmp_path / "s").flush(plain_client(server.port))  # after a reboot, even
+    assert server_ids(server) == {70: 1}
+    assert [r["outcome"] for r in server.requests_seen()] == [200, 400]
+    assert files(tmp_path / "s") == ["failed"] and files(tmp_path / "s" / "failed") == []
+
+
+def test_duplicate_on_a_first_attempt_is_a_refusal(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(80))
+    spool.put(spool_common.recording(80))  # the same bytes again
+    assert spool.flush(plain_client(server.port)) == 1
+    ((seq, why),) = spool.failed()
+    assert seq == 2 and "duplicate" in why
+    assert server_ids(server) == {80: 1}
+
+
+def test_full_spool_refuses_and_drops_nothing(tmp_path: Path, server: ServerProc) -> None:
+    spool = make_spool(tmp_path / "s", max_bytes=2000)
+    accepted = []
+    with pytest.raises(SpoolFull):
+        for rid in range(90, 120):
+            spool.put(spool_common.recording(rid))
+            accepted.append(rid)
+    assert 1 <= len(accepted) < 30 and len(spool) == len(accepted)
+    assert spool.used <= 2000
+    assert not [n for n in files(tmp_path / "s") if n.endswith(".tmp")]
+    assert spool.flush(plain_client(server.port)) == len(accepted)
+    assert sorted(server_ids(server)) == accepted
+    spool.put(spool_common.recording(200))  # room again
+    assert len(spool) == 1
+
+
+def test_spool_on_littlefs_in_micropython(tmp_path: Path, server: ServerProc) -> None:
+    proc = run_micropython(SCENARIOS / "spool_lfs.py", str(server.port), "300")
+    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    assert "00000006.d.tmp" in out["before_reboot"] and "00000007.cbor" in out["before_reboot"]
+    assert out["after_reboot"] == [
+        *[f"0000000{i}.{e}" for i in range(1, 6) for e in (("cbor", "json")[(i - 1) % 2], "m")],
+        "failed",
+    ]  # fmt: skip
+    assert out["pending"] == 5 and out["delivered"] == 5 and out["after_flush"] == ["failed"]
+    assert out["full"] and "flash is full" in out["full"], out
+    assert out["puts_until_full"] > 5 and out["temps_after_full"] == []
+    assert out["pending_after_full"] == out["files_after_full"] == out["puts_until_full"]
+    assert sorted(server_ids(server)) == list(range(300, 305))
