@@ -7,6 +7,8 @@ from array import array
 
 import pytest
 from harness import SIM
+from hypothesis import given
+from hypothesis import strategies as st
 
 if str(SIM) not in sys.path:
     sys.path.insert(0, str(SIM))
@@ -14,6 +16,7 @@ if str(SIM) not in sys.path:
 import machine  # noqa: E402
 import sim  # noqa: E402
 from sensors.analog import AnalogIn  # noqa: E402
+from test_drivers_registers import Small  # noqa: E402  (an int that must stay < 2**30)
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +107,13 @@ def test_rp2_temperature_from_sim_sensor():
     a = AnalogIn(4, port="rp2")
     _, cel = read(a)
     assert cel == pytest.approx(sim.die_temp_centi(0) / 100, abs=0.1)  # 25 Cel at t=0
+
+
+@given(u16=st.integers(0, 65535))
+def test_rp2_temperature_exact_and_in_small_ints(u16):
+    a = AnalogIn(4, port="rp2")
+    a._u16 = lambda: Small(u16)
+    out = array("i", [0])
+    a.read_into(out, 0)  # Small fails on any intermediate >= 2**30 (an allocation on a board)
+    uv = u16 * 3300000 // 65535
+    assert out[0] == 2700 - ((uv - 706000) * 100) // 1721

@@ -11,6 +11,7 @@ import pytest
 from harness import ROOT, run_micropython
 from hypothesis import given
 from hypothesis import strategies as st
+from test_drivers_registers import Small  # an int that fails at 2**30
 
 G = 9.80665
 
@@ -78,3 +79,20 @@ def test_float_sources_are_refused():
     src.typecode = "f"
     with pytest.raises(ValueError, match="ints"):
         ei_sensors.Forwarder((src,))
+
+
+@given(
+    raw=st.integers(-32768, 32767),
+    scale=st.sampled_from([G / 16384, G / 2048, 1 / 131, 1 / 16.4, 0.0039 * G, 0.01, 1e-6]),
+)
+def test_format_int16_stays_in_small_ints(raw, scale):
+    fw = ei_sensors.Forwarder((Fixed([0], (scale,)),), stream=io.BytesIO())
+
+    class Row:
+        def __getitem__(self, k):
+            return Small(raw)  # any intermediate >= 2**30 would fail (a board allocation)
+
+    n = fw.format_row(Row())
+    text = bytes(fw._line[:n]).decode()
+    decimals = len(text.strip().split(".")[1]) if "." in text else 0
+    assert float(text) == pytest.approx(raw * scale, abs=0.5 * 10**-decimals + 1e-9)

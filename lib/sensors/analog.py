@@ -73,8 +73,12 @@ class AnalogIn:
         if self._uv is not None:
             out[i] = self._uv()
         elif self.temperature:
-            # 27 - (V - 0.706) / 0.001721 Cel, in hundredths, integer microvolts
-            uv = self._u16() * 3300000 // 65535
+            # 27 - (V - 0.706) / 0.001721 Cel, in hundredths, from integer microvolts:
+            # uv = u16 * 3300000 // 65535 in two steps, since the product would pass 2**30
+            # (a heap allocation on a 32-bit board)
+            a = self._u16() * 3300
+            q = a // 65535
+            uv = q * 1000 + ((a - q * 65535) * 1000) // 65535
             out[i] = 2700 - ((uv - 706000) * 100) // 1721
         else:
             out[i] = self._u16()
