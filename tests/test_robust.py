@@ -1,0 +1,163 @@
+"""ei_robust.Client: which failures are retried, how long it waits, when it gives up, and why a
+duplicate after a failed attempt means "delivered". Against the local server (a real process),
+with the delay injected so the tests do not sleep.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faultproxy import FaultProxy
+from harness import SCENARIOS, free_port
+from serverproc import ServerProc
+from test_faults import server_ids
+
+sys.path.insert(0, str(SCENARIOS))
+import ei_errors  # noqa: E402
+import ei_robust  # noqa: E402
+import spool_common  # noqa: E402
+from ei_errors import (  # noqa: E402
+    ConnectionFailed,
+    DuplicateError,
+    MissingHeaderError,
+    ServerError,
+)
+
+
+@pytest.fixture(autouse=True)
+def quiet() -> Iterator[None]:
+    ei_errors.set_log(None)
+    yield
+    ei_errors.set_log(ei_errors._print_log)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
+    with ServerProc(tmp_path_factory.mktemp("data")) as s:
+        yield s
+
+
+class Recorder:
+    """An injected delay: remembers the attempts it was called for, sleeps nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, attempt: int) -> None:
+        self.calls.append(attempt)
+
+
+def client(port: int, delay: object = None, **kw: object) -> ei_robust.Client:
+    args: dict[str, object] = dict(
+        device_name="robust", host="127.0.0.1", port=port, tls=False, timeout=2, delay=delay
+    )
+    args.update(kw)
+    return ei_robust.Client(spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", **args)
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    c = client(1, delay_ms=100, max_delay_ms=1000)
+    for attempt, cap in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000), (60, 1000)]:
+        waits = [c.backoff_ms(attempt) for _ in range(300)]
+        assert all(cap // 2 <= w <= cap for w in waits), (attempt, min(waits), max(waits))
+        assert len(set(waits)) > 10, "jitter: devices must not retry in step"
+    assert client(1, delay_ms=0).backoff_ms(3) == 0
+
+
+def test_default_delay_sleeps_the_backoff() -> None:
+    c = client(1, delay_ms=60, max_delay_ms=60)
+    t0 = time.monotonic()
+    c.delay(1)
+    assert 0.029 <= time.monotonic() - t0 < 1.0
+
+
+def test_retries_5xx_then_succeeds(server: ServerProc) -> None:
+    server.clear_requests_seen()
+    server.set_fault(status=503, count=2)
+    delays = Recorder()
+    c = client(server.port, delays)
+    name = c.upload(spool_common.recording(1), label="retry")
+    assert name and c.tries == 3 and delays.calls == [1, 2]
+    assert [r["outcome"] for r in server.requests_seen()] == [503, 503, 200]
+
+
+def test_attempts_are_bounded(server: ServerProc) -> None:
+    server.clear_requests_seen()
+    server.set_fault(status=500, count=10)
+    delays = Recorder()
+    c = client(server.port, delays, attempts=3)
+    with pytest.raises(ServerError):
+        c.upload(spool_common.recording(2))
+    server.clear_faults()
+    assert c.tries == 3 and delays.calls == [1, 2]
+    assert len(server.requests_seen()) == 3
+
+
+def test_total_time_is_bounded(server: ServerProc) -> None:
+    server.clear_requests_seen()
+    server.set_fault(status=500, count=100)
+
+    def slow(attempt: int) -> None:
+        time.sleep(0.15)  # the wait itself is what is being bounded
+
+    c = client(server.port, slow, attempts=100, total_ms=400)
+    t0 = time.monotonic()
+    with pytest.raises(ServerError):
+        c.upload(spool_common.recording(3))
+    server.clear_faults()
+    assert 2 <= c.tries <= 4 and time.monotonic() - t0 < 1.5
+
+
+def test_refusals_are_not_retried(server: ServerProc) -> None:
+    server.clear_requests_seen()
+    server.set_fault(status=421, count=1)
+    delays = Recorder()
+    c = client(server.port, delays)
+    with pytest.raises(MissingHeaderError):
+        c.upload(spool_common.recording(4))
+    assert c.tries == 1 and delays.calls == []
+    assert len(server.requests_seen()) == 1
+
+
+def test_connection_refused_is_retried_then_raised() -> None:
+    delays = Recorder()
+    c = client(free_port(), delays, attempts=4)
+    with pytest.raises(ConnectionFailed, match="refused"):
+        c.upload(spool_common.recording(5))
+    assert c.tries == 4 and delays.calls == [1, 2, 3]
+
+
+def test_lost_answer_retry_duplicate_is_delivered(server: ServerProc, tmp_path: Path) -> None:
+    server.clear_requests_seen()
+    delays = Recorder()
+    with FaultProxy(server.port) as proxy:
+        proxy.queue("truncate")  # the request arrives whole, the answer is cut
+        c = client(proxy.port, delays)
+        name = c.upload(spool_common.recording(6), label="lost", filename="lost.cbor")
+        assert name == "lost.cbor" and c.tries == 2 and delays.calls == [1]
+        assert proxy.counts["truncate"] == 1 and proxy.counts["pass"] == 1
+        # The same through upload_file, from a file on disk.
+        path = tmp_path / "f.cbor"
+        with open(path, "wb") as f:
+            import ei_ingest
+
+            ei_ingest.dump(spool_common.recording(7), f, "cbor", spool_common.HMAC_KEY, "SIM")
+        proxy.queue("reset")
+        proxy.reset_max = 10**6  # past the end of the request: the answer is lost
+        assert c.upload_file(str(path), "cbor", label="lostfile") == "f.cbor"
+    found = server_ids(server)
+    assert found[6] == 1 and found[7] == 1
+    outcomes = [r["outcome"] for r in server.requests_seen()]
+    assert outcomes.count(400) == 2, outcomes
+
+
+def test_duplicate_on_the_first_attempt_is_raised(server: ServerProc) -> None:
+    c = client(server.port, Recorder())
+    c.upload(spool_common.recording(8))
+    with pytest.raises(DuplicateError):
+        c.upload(spool_common.recording(8))
+    assert c.tries == 1
