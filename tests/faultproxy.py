@@ -32,6 +32,7 @@ import struct
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from types import TracebackType
 
 MODES = ("pass", "refuse", "reset", "stall", "truncate")
@@ -50,7 +51,7 @@ class FaultProxy:
     def __init__(
         self,
         upstream_port: int,
-        modes: dict[str, float] | None = None,
+        modes: Mapping[str, float] | None = None,
         *,
         seed: int = 0,
         reset_max: int = 2000,
@@ -80,7 +81,7 @@ class FaultProxy:
 
     # --- control -------------------------------------------------------------------------------
 
-    def set_modes(self, modes: dict[str, float]) -> None:
+    def set_modes(self, modes: Mapping[str, float]) -> None:
         unknown = set(modes) - set(MODES)
         if unknown or not modes or sum(modes.values()) <= 0:
             raise ValueError(f"modes: weights for {MODES}, got {modes!r}")

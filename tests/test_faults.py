@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daq import decode, rows, signature_valid
@@ -28,7 +29,7 @@ import spool_common  # noqa: E402
 from ei_spool import Spool  # noqa: E402
 
 WEIGHTS = {"pass": 10, "refuse": 2, "reset": 3, "stall": 1, "truncate": 3}
-SERVER_FAULTS = [
+SERVER_FAULTS: list[dict[str, Any]] = [
     {"status": 503, "count": 2},
     {"status": 500, "count": 1},
     {"close_after_bytes": 150, "count": 1},
@@ -49,7 +50,7 @@ def server_ids(server: ServerProc) -> Counter[int]:
     for sample in server.samples():
         raw = server.raw(sample["id"])
         assert sample["signature"] == "valid", sample
-        assert signature_valid(raw, server.hmac_key), sample["fileName"]
+        assert signature_valid(raw, server.hmac_key or ""), sample["fileName"]
         got = rows(decode(raw))
         assert len(got) == spool_common.ROWS, sample["fileName"]
         rid = spool_common.rid_of(got)

@@ -40,7 +40,7 @@ def check_samples(server: ServerProc, count: int) -> None:
         assert sample["label"] == "walk" and sample["category"] == "testing"
         assert sample["deviceType"] == "SIM" and sample["signature"] == "valid"
         raw = server.raw(sample["id"])
-        assert signature_valid(raw, server.hmac_key)
+        assert signature_valid(raw, server.hmac_key or "")
         got = rows(decode(raw))
         assert len(got) == 20 and len(got[0]) == 6
         contents.add(raw)
