@@ -70,6 +70,7 @@ mpy: $(STAMP)
 # Benchmarks (not part of `make test`): they rewrite their sections of BENCHMARKS.md.
 bench: $(STAMP)
 	$(BIN)/python tools/bench/heap.py
+	$(BIN)/python tools/bench/speed.py
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
 SERVER_PORT ?= 4810

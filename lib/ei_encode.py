@@ -220,23 +220,14 @@ def _discard(chunk):
     pass
 
 
-class _Tee:
-    """Pass-through sink that feeds an HMAC with everything written."""
-
-    def __init__(self, write, mac):
-        self._write = write
-        self._mac = mac
-
-    def __call__(self, chunk):
-        self._mac.update(chunk)
-        self._write(chunk)
-
-
-def writer(stream):
-    """A sink that writes every byte to `stream`, even where write() takes only part."""
+def writer(stream, mac=None):
+    """A sink that writes every byte to `stream`, even where write() takes only part; with
+    `mac`, it also feeds every byte to that HMAC (one-pass signing of a seekable file)."""
     write = stream.write
 
     def write_all(chunk):
+        if mac is not None:
+            mac.update(chunk)
         n = write(chunk)
         if n is None or n == len(chunk):
             return
@@ -287,7 +278,7 @@ def dump(
         return enc.emit(rec, fmt, head, writer(stream))
     # Seekable: one pass, hashing while writing, then the digest patched at its offset.
     mac = Hmac(key)
-    n = enc.emit(rec, fmt, head, _Tee(writer(stream), mac))
+    n = enc.emit(rec, fmt, head, writer(stream, mac))
     stream.seek(start + sig_at)
     stream.write(mac.hexdigest())
     stream.seek(start + n)
