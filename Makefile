@@ -16,7 +16,7 @@ EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: help venv test pytest lint format typecheck mpy clean server bench deploy run ca packages
+.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages
 .DEFAULT_GOAL := help
 
 help:
@@ -37,6 +37,10 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --target $(STUBS)/esp32 $(ESP32_STUBS) $(STDLIB_STUBS)
 	$(BIN)/pip install --quiet --no-deps --target $(STUBS)/rp2 $(RP2_STUBS) $(STDLIB_STUBS)
 	touch $@
+
+# The README's first command: local server + motion example on the simulated board.
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py
 
 test: lint typecheck mpy pytest
 

@@ -1,9 +1,11 @@
 """Record motion from an MPU6050 and upload it to Edge Impulse.
 
 On the board: lib/ (with sensors/), boards/<board>/board.py as board.py, and a config.py with
-API_KEY, HMAC_KEY, LABEL (and optionally HOST, PORT, TLS, CA, CATEGORY).
+WIFI_SSID, WIFI_PASSWORD, API_KEY, HMAC_KEY, LABEL (and optionally HOST, PORT, TLS, CA,
+CATEGORY, FORMAT): see config.example.py. `make run BOARD=esp32 EXAMPLE=motion` runs it.
     import motion; motion.main()
-On the simulated board: MICROPYPATH=lib:boards/sim:.frozen micropython examples/motion.py
+On the simulated board (what `make demo` does, with a config.py on the path):
+    MICROPYPATH=.:lib:boards/sim:.frozen micropython examples/motion.py
 """
 
 import board
@@ -22,7 +24,21 @@ def collect(seconds=SECONDS, interval_ms=INTERVAL_MS, i2c=None):
     return rec, late
 
 
-def upload(rec, label=None, fmt="cbor"):
+def online():
+    """Join Wi-Fi and set the clock; returns Unix seconds for `iat`, or None (clock unset)."""
+    import config  # type: ignore[import-not-found]
+    import ei_net
+
+    ei_net.connect(
+        config.WIFI_SSID,
+        config.WIFI_PASSWORD,
+        getattr(config, "WIFI_TIMEOUT_MS", 15000),
+        getattr(config, "WIFI_RETRIES", 2),
+    )
+    return ei_net.sync_time(host=getattr(config, "NTP_HOST", None))
+
+
+def upload(rec, label=None, fmt=None, category=None, iat=None):
     import config  # type: ignore[import-not-found]
     import ei_ingest
 
@@ -30,7 +46,7 @@ def upload(rec, label=None, fmt="cbor"):
         config.API_KEY,
         config.HMAC_KEY,
         board.DEVICE_TYPE,
-        device_name=board.device_name(),
+        device_name=getattr(config, "DEVICE_NAME", None) or board.device_name(),
         host=getattr(config, "HOST", "ingestion.edgeimpulse.com"),
         port=getattr(config, "PORT", None),
         tls=getattr(config, "TLS", True),
@@ -39,15 +55,18 @@ def upload(rec, label=None, fmt="cbor"):
     return client.upload(
         rec,
         label=label or config.LABEL,
-        category=getattr(config, "CATEGORY", "training"),
-        fmt=fmt,
+        category=category or getattr(config, "CATEGORY", "training"),
+        fmt=fmt or getattr(config, "FORMAT", "cbor"),
+        iat=iat,
     )
 
 
-def main(seconds=SECONDS, label=None):
+def main(seconds=SECONDS, label=None, category=None, fmt=None):
+    iat = online()
     rec, late = collect(seconds)
-    print("motion: %d rows, %d late" % (len(rec), late))
-    return upload(rec, label)
+    name = upload(rec, label, fmt, category, iat)
+    print("motion: %d rows (%d late) uploaded as %s" % (len(rec), late, name))
+    return name
 
 
 if __name__ == "__main__":

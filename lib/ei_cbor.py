@@ -12,7 +12,7 @@ import struct
 try:
     import micropython
 except ImportError:  # CPython: the plain rows() below does all the work
-    micropython = None
+    micropython = None  # type: ignore[assignment]
 
 _SIG_ZEROS = b"0" * 64
 FAST = True  # tests turn the viper emitter off to compare its bytes with the plain code

@@ -137,7 +137,8 @@ class Encoder:
         self.pos = 0
         self._count = 0
         self._sink = _discard
-        self._codec = None
+        self._rows = _no_rows
+        self._end = _no_end
         self._state = array("i", (0, 0))  # next row, stage position: for the viper emitters
 
     # Chunks go to the sink whole: the stage fills past its size into the reserve, the first
@@ -175,7 +176,9 @@ class Encoder:
 
     def begin(self, sink, head, fmt):
         """Start a file: the sink gets every chunk from here on, the header first."""
-        self._codec = codec(fmt)
+        mod = codec(fmt)
+        self._rows = mod.rows
+        self._end = mod.end
         self._sink = sink
         self.pos = 0
         self._count = 0
@@ -183,12 +186,12 @@ class Encoder:
 
     def rows(self, rec, start, stop):
         """Encode rows start..stop-1 (called in order, any batch size: the bytes are the same)."""
-        self._codec.rows(self, rec, start, stop)
+        self._rows(self, rec, start, stop)
 
     def end(self):
         """Close the file, hand over the last partial chunk; return the file's length."""
         try:
-            self._codec.end(self)
+            self._end(self)
             if self.pos:
                 self._sink(memoryview(self.buf)[: self.pos])
                 self._count += self.pos
@@ -218,6 +221,14 @@ class Encoder:
 
 def _discard(chunk):
     pass
+
+
+def _no_rows(enc, rec, start, stop):
+    raise RuntimeError("Encoder.begin() first")
+
+
+def _no_end(enc):
+    raise RuntimeError("Encoder.begin() first")
 
 
 def writer(stream, mac=None):

@@ -519,7 +519,10 @@ class _Request:
     def file_chunks(self):
         enc = self.client._enc
         view = memoryview(enc.buf)[: enc.size]
-        with open(self.path_on_disk, "rb") as f:
+        path = self.path_on_disk
+        if path is None:
+            return
+        with open(path, "rb") as f:
             while True:
                 n = f.readinto(view)
                 if not n:
@@ -570,11 +573,6 @@ def _why(e):
 
 
 def _random32():
-    try:
-        import random
+    import random
 
-        return random.getrandbits(32)
-    except (ImportError, AttributeError):
-        import time
-
-        return time.ticks_us() & 0xFFFFFFFF  # type: ignore[attr-defined]
+    return random.getrandbits(32)

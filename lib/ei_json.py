@@ -10,7 +10,7 @@ Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
 try:
     import micropython
 except ImportError:  # CPython: the plain rows() below does all the work
-    micropython = None
+    micropython = None  # type: ignore[assignment]
 
 _SIG_ZEROS = b"0" * 64
 _HEX = b"0123456789abcdef"

@@ -13,6 +13,9 @@ from pathlib import Path
 from types import TracebackType
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from local_server import LocalServer  # noqa: E402
+
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 API_KEY = "ei_bench_key"
 
@@ -35,44 +38,18 @@ def mpy_cross() -> str:
     return _tool("mpy-cross")
 
 
-class ServerRun:
-    """The local ingestion server on a free loopback port, for as long as the block runs."""
+class ServerRun(LocalServer):
+    """The local ingestion server on a free loopback port with a throwaway data directory."""
 
     def __init__(self) -> None:
-        self.api_key = API_KEY
-        self.port = 0
-        self._dir = tempfile.TemporaryDirectory(prefix="ei-bench-")
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> ServerRun:
-        cmd = [
-            sys.executable, str(ROOT / "tools" / "ingest_server.py"), "--port", "0",
-            "--data-dir", self._dir.name, "--api-key", self.api_key,
-            "--hmac-key", "bench-hmac-key",
-        ]  # fmt: skip
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert self._proc.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self._proc.stdout.readline().decode()
-            m = re.search(r"listening on https?://[^:]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if not line and self._proc.poll() is not None:
-                break
-        raise RuntimeError("the ingestion server did not start")
+        self._tmp = tempfile.TemporaryDirectory(prefix="ei-bench-")
+        super().__init__(Path(self._tmp.name), api_key=API_KEY, hmac_key="bench-hmac-key")
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-        self._dir.cleanup()
+        super().__exit__(t, e, tb)
+        self._tmp.cleanup()
 
 
 def interpreter_versions() -> str:
