@@ -12,6 +12,7 @@ left behind in the spool (no temporary file, no orphan, nothing in failed/).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -42,6 +43,18 @@ def leftovers(spool: Path) -> list[str]:
     return sorted(out)
 
 
+def committed_files_are_whole(spool: Path) -> int:
+    """Every file with metadata (committed) is complete: its size and SHA-256 match."""
+    count = 0
+    for meta_path in list(spool.glob("*.m")) + list(spool.glob("*.s")):
+        meta = json.loads(meta_path.read_text())
+        data = (spool / meta_path.stem).with_suffix("." + meta["fmt"]).read_bytes()
+        assert len(data) == meta["size"], meta_path
+        assert hashlib.sha256(data).hexdigest() == meta["sha256"], meta_path
+        count += 1
+    return count
+
+
 def test_power_loss_sigkill(tmp_path: Path) -> None:
     rng = random.Random(4242)
     spool = tmp_path / "spool"
@@ -49,6 +62,7 @@ def test_power_loss_sigkill(tmp_path: Path) -> None:
     acked: set[int] = set()
     where: Counter[str] = Counter()
     crash_leftovers = 0
+    pending_after_kill = 0
     with ServerProc(tmp_path / "data") as server:
         for run in range(RUNS):
             cmd = [micropython_path(), str(SCRIPT), str(spool), str(server.port)]
@@ -81,6 +95,7 @@ def test_power_loss_sigkill(tmp_path: Path) -> None:
             where[{"PUT": "put", "FLUSH": "flush"}.get(last, "between")] += 1
             if leftovers(spool):
                 crash_leftovers += 1
+            pending_after_kill += committed_files_are_whole(spool)
         final = run_micropython(SCRIPT, str(spool), str(server.port), "0", "0", "final")
         state = json.loads(final.stdout.decode().strip().splitlines()[-1])
         assert state["left"] == 0 and state["failed"] == [], state
@@ -99,6 +114,7 @@ def test_power_loss_sigkill(tmp_path: Path) -> None:
     assert len(unacked) <= RUNS, unacked
     # The kills landed inside puts and inside flushes, and some left crash debris to clean.
     assert where["put"] >= 5 and where["flush"] >= 5, where
+    assert pending_after_kill > 0, "the kills never left committed files waiting"
     assert crash_leftovers >= 3, f"only {crash_leftovers} runs left temporaries or orphans"
     # Some kills fell after the server stored a file and before the spool deleted it: the
     # next boot sent it again and the server's "duplicate" counted as delivered.
