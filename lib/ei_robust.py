@@ -18,8 +18,10 @@ duplicate: after at least one failed attempt a DuplicateError means "delivered",
 returns the file name it asked for. A DuplicateError on the first attempt is raised: that
 content was already in the dataset before this upload.
 
-Memory: nothing beyond ei_http.Client (a few ints); the request is streamed again on each
-attempt from the Recording or the file, never buffered.
+Memory: importing ei_robust costs ~2.6 KB over ei_http (~16.6 KB), measured by bisecting
+`-X heapsize=<n>w` on the unix port with lib/ as .mpy; an instance adds a few ints to
+ei_http.Client. The request is streamed again on each attempt from the Recording or the file,
+never buffered.
 """
 
 import time

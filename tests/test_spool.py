@@ -253,3 +253,32 @@ def test_spool_on_littlefs_in_micropython(tmp_path: Path, server: ServerProc) ->
     assert out["puts_until_full"] > 5 and out["temps_after_full"] == []
     assert out["pending_after_full"] == out["files_after_full"] == out["puts_until_full"]
     assert sorted(server_ids(server)) == list(range(300, 305))
+
+
+def test_collecting_offline_never_imports_the_network(tmp_path: Path) -> None:
+    code = (
+        "import sys, ei_spool, spool_common\n"
+        f"s = ei_spool.Spool({str(tmp_path / 's')!r}, hmac_key='k', device_type='SIM')\n"
+        "s.put(spool_common.recording(1), label='x', metadata={'a': 'b'})\n"
+        "print(sorted(m for m in ('ei_http', 'socket', 'tls', 'ei_robust') if m in sys.modules))\n"
+    )
+    proc = run_micropython(
+        code, code=True, env={"MICROPYPATH": f"{SCENARIOS}:lib:boards/sim:.frozen"}
+    )
+    assert proc.stdout.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_categories_match_the_client_and_keys_come_from_a_client(
+    tmp_path: Path, server: ServerProc
+) -> None:
+    import ei_spool
+
+    assert ei_spool.CATEGORIES == ei_http.CATEGORIES
+    c = plain_client(server.port, device_name="from-client")
+    spool = Spool(str(tmp_path / "s"), client=c)
+    spool.put(spool_common.recording(400))
+    raw = (tmp_path / "s" / "00000001.cbor").read_bytes()
+    assert signature_valid(raw, spool_common.HMAC_KEY)
+    assert decode(raw)["payload"]["device_name"] == "from-client"
+    assert decode(raw)["payload"]["device_type"] == "SIM"
+    assert spool.flush(c) == 1 and server_ids(server) == {400: 1}
