@@ -339,7 +339,7 @@ class Spool:
                 n = f.readinto(self._buf)
                 if not n:
                     break
-                h.update(view[:n])
+                h.update(self._buf if n == _CHUNK else view[:n])
         return hexlify(h.digest()).decode()
 
     # --- flush -------------------------------------------------------------------------------

@@ -108,6 +108,7 @@ def test_fault_matrix_micropython(tmp_path: Path) -> None:
         )  # fmt: skip
         out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
         assert out["left"] == 0 and out["failed"] == [] and out["files"] == ["failed"], out
+        assert out["waits"] > 0 and 1 <= out["max_attempt"] < 4, "retries through delay()"
         found = server_ids(server)
         assert found == Counter(range(1000, 1040)), "each recording exactly once"
         assert all(proxy.counts[m] > 0 for m in MODES), proxy.counts

@@ -2,7 +2,8 @@
 a faulty network (the host's fault proxy) until the spool is empty.
 
 usage: spool_faults.py SPOOL_DIR PORT FIRST COUNT  ->  one JSON line:
-{"put": n, "rounds": r, "left": len(spool), "failed": [...], "files": [...]}
+{"put": n, "rounds": r, "left": len(spool), "failed": [...], "files": [...], "waits": n,
+"max_attempt": n}
 """
 
 import json
@@ -20,7 +21,10 @@ def main(path, port, first, count):
         path, max_bytes=1 << 20, hmac_key=spool_common.HMAC_KEY, device_type="SIM",
         device_name="faults-mpy",
     )  # fmt: skip
-    client = spool_common.robust_client(port, timeout=1, device_name="faults-mpy")
+    waits = []  # an injected delay: records the attempt numbers, sleeps nothing
+    client = spool_common.robust_client(
+        port, timeout=1, device_name="faults-mpy", delay=lambda attempt: waits.append(attempt)
+    )
     rec = spool_common.recording(first)
     rounds = 0
     for i in range(count):
@@ -31,7 +35,7 @@ def main(path, port, first, count):
     rounds += spool_common.flush_all(spool, client)
     out = {
         "put": count, "rounds": rounds, "left": len(spool), "failed": spool.failed(),
-        "files": sorted(os.listdir(path)),
+        "files": sorted(os.listdir(path)), "waits": len(waits), "max_attempt": max(waits or [0]),
     }  # fmt: skip
     print(json.dumps(out))
 
