@@ -77,6 +77,7 @@ def test_power_loss_sigkill(tmp_path: Path) -> None:
                 target = rng.randrange(1, 8)
                 while target:
                     seen.append(proc.stdout.readline().decode())
+                    assert seen[-1], f"run {run} ended early: {seen}"
                     target -= seen[-1].startswith("PUT ")
                 proc.send_signal(signal.SIGKILL)
             else:
