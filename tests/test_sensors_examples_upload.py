@@ -26,7 +26,7 @@ def run_example(server: ServerProc, tmp_path: Path, module: str, label: str, cal
     (tmp_path / "config.py").write_text(
         f"API_KEY = {server.api_key!r}\nHMAC_KEY = {server.hmac_key!r}\n"
         f"HOST = '127.0.0.1'\nPORT = {server.port}\nTLS = False\nLABEL = {label!r}\n"
-        "CATEGORY = 'testing'\n"
+        "CATEGORY = 'testing'\nWIFI_SSID = 'lab'\nWIFI_PASSWORD = 'pw'\n"
     )
     code = (
         "import sys, json\n"
