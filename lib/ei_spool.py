@@ -237,6 +237,7 @@ class Spool:
             if seq in datas:
                 pending.append(seq)
                 self._used += _size(metas[seq]) + _size(datas[seq])
+                _remove(self._failed_name(seq, ".why"))  # a move to failed/ cut short at step 1
             elif _exists(self._failed_name(seq, ".why")):
                 os.rename(metas[seq], self._failed_name(seq, _FRESH))  # finish a move
             else:

@@ -110,6 +110,7 @@ def test_crash_leftovers_are_cleaned_never_uploaded(tmp_path: Path, server: Serv
     (d / "00000002.m.tmp").write_text("{")
     (d / "00000003.cbor").write_bytes(good)  # killed between the two renames: no metadata
     (d / "failed" / "00000004.why.tmp").write_text("half a reason")
+    (d / "failed" / "00000001.why").write_text("a move to failed/ cut short: still pending")
     (d / "notes.txt").write_text("not the spool's")
     again = make_spool(d)
     assert files(d) == ["00000001.cbor", "00000001.m", "failed", "notes.txt"]
