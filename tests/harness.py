@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 SIM = ROOT / "boards" / "sim"
 SCENARIOS = ROOT / "tests" / "scenarios"
-VECTORS = ROOT.parent / "shared" / "vectors"
+VECTORS = ROOT / "tests" / "vectors"  # copied from the team's shared/vectors: official examples
 MICROPYPATH = "lib:boards/sim:.frozen"
 
 

@@ -53,7 +53,7 @@ server certificate for those hosts (RSA 2048, SHA-256, valid from yesterday for 
 acquisition document (a dict; its ``signature`` is replaced) and sign it HS256 the documented
 way (64 '0' placeholder, HMAC-SHA256 of the bytes, digest written over the placeholder);
 ``key=None`` serialises ``doc`` exactly as given (no signing, e.g. for ``alg: none``).
-Constants: ``DEFAULT_API_KEY``, ``VECTOR_HMAC_KEY`` (the key of /work/shared/vectors),
+Constants: ``DEFAULT_API_KEY``, ``VECTOR_HMAC_KEY`` (the key of tests/vectors),
 ``SERVER_SCRIPT`` (path of tools/ingest_server.py).
 """
 
