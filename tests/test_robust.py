@@ -161,3 +161,22 @@ def test_duplicate_on_the_first_attempt_is_raised(server: ServerProc) -> None:
     with pytest.raises(DuplicateError):
         c.upload(spool_common.recording(8))
     assert c.tries == 1
+
+
+def test_retries_over_tls_and_never_retries_a_certificate_error(tmp_path: Path) -> None:
+    from ei_errors import TLSError
+    from serverproc import make_test_ca
+
+    ca = make_test_ca(tmp_path / "ca")
+    other = make_test_ca(tmp_path / "other")
+    with ServerProc(tmp_path / "data", tls=ca) as server:
+        server.set_fault(status=502, count=1)
+        delays = Recorder()
+        c = client(server.port, delays, tls=True, ca=ca.ca_der)
+        assert c.upload(spool_common.recording(9), label="tls")
+        assert c.tries == 2 and delays.calls == [1]
+        wrong = client(server.port, delays, tls=True, ca=other.ca_der)
+        with pytest.raises(TLSError):
+            wrong.upload(spool_common.recording(10))
+        assert wrong.tries == 1 and delays.calls == [1], "a wrong CA is not retried"
+        assert server_ids(server) == {9: 1}

@@ -283,3 +283,19 @@ def test_categories_match_the_client_and_keys_come_from_a_client(
     assert decode(raw)["payload"]["device_name"] == "from-client"
     assert decode(raw)["payload"]["device_type"] == "SIM"
     assert spool.flush(c) == 1 and server_ids(server) == {400: 1}
+
+
+def test_certificate_error_stops_the_flush_and_keeps_the_file(tmp_path: Path) -> None:
+    from ei_errors import TLSError
+    from serverproc import make_test_ca
+
+    ca = make_test_ca(tmp_path / "ca")
+    other = make_test_ca(tmp_path / "other")
+    with ServerProc(tmp_path / "data", tls=ca) as server:
+        spool = make_spool(tmp_path / "s")
+        spool.put(spool_common.recording(500))
+        with pytest.raises(TLSError):
+            spool.flush(plain_client(server.port, tls=True, ca=other.ca_der))
+        assert len(spool) == 1 and spool.failed() == [], "not the file's fault: it waits"
+        assert spool.flush(plain_client(server.port, tls=True, ca=ca.ca_der)) == 1
+        assert server_ids(server) == {500: 1}
