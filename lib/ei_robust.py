@@ -16,7 +16,8 @@ Exactly once: requests carry x-disallow-duplicates (the Client's default). When 
 fails after the server got the whole request (the answer was lost), the retry is refused as a
 duplicate: after at least one failed attempt a DuplicateError means "delivered", and send()
 returns the file name it asked for. A DuplicateError on the first attempt is raised: that
-content was already in the dataset before this upload.
+content was already in the dataset before this upload. An upload sent with
+disallow_duplicates=False is retried too, but then a lost answer can store the file twice.
 
 Memory: importing ei_robust costs ~2.6 KB over ei_http (~16.6 KB), measured by bisecting
 `-X heapsize=<n>w` on the unix port with lib/ as .mpy; an instance adds a few ints to
