@@ -25,16 +25,7 @@ def collect(seconds=SECONDS, rate=RATE, i2s=None, gain_bits=0):
 def upload(rec, label=None, fmt="binary"):
     import config  # type: ignore[import-not-found]
 
-    client = ei_ingest.Client(
-        config.API_KEY,
-        config.HMAC_KEY,
-        board.DEVICE_TYPE,
-        device_name=board.device_name(),
-        host=getattr(config, "HOST", "ingestion.edgeimpulse.com"),
-        port=getattr(config, "PORT", None),
-        tls=getattr(config, "TLS", True),
-        ca=getattr(config, "CA", None),
-    )
+    client = ei_ingest.client_from_config(config, board)
     return client.upload(
         rec,
         label=label or config.LABEL,

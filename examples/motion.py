@@ -42,16 +42,7 @@ def upload(rec, label=None, fmt=None, category=None, iat=None):
     import config  # type: ignore[import-not-found]
     import ei_ingest
 
-    client = ei_ingest.Client(
-        config.API_KEY,
-        config.HMAC_KEY,
-        board.DEVICE_TYPE,
-        device_name=getattr(config, "DEVICE_NAME", None) or board.device_name(),
-        host=getattr(config, "HOST", "ingestion.edgeimpulse.com"),
-        port=getattr(config, "PORT", None),
-        tls=getattr(config, "TLS", True),
-        ca=getattr(config, "CA", None),
-    )
+    client = ei_ingest.client_from_config(config, board)
     return client.upload(
         rec,
         label=label or config.LABEL,

@@ -44,27 +44,12 @@ def urlencode(text):
     return "".join(out)
 
 
-def _json_ascii(out, s):
-    out.append(0x22)
-    for c in s:
-        o = ord(c)
-        if o == 0x22 or o == 0x5C:
-            out.append(0x5C)
-            out.append(o)
-        elif 0x20 <= o < 0x7F:
-            out.append(o)
-        elif o > 0xFFFF:
-            o -= 0x10000
-            out.extend(b"\\u%04x\\u%04x" % (0xD800 | (o >> 10), 0xDC00 | (o & 0x3FF)))
-        else:
-            out.extend(b"\\u%04x" % o)
-    out.append(0x22)
-
-
 def metadata_json(metadata):
     """x-metadata: a JSON object of strings, all ASCII so it is a valid header value."""
     if not isinstance(metadata, dict):
         raise ValueError("metadata must be a dict of str to str, not %r" % (metadata,))
+    import ei_json
+
     out = bytearray(b"{")
     for k in metadata:
         v = metadata[k]
@@ -74,9 +59,9 @@ def metadata_json(metadata):
         ei_encode.check_text("metadata[%r]" % k, v, empty_ok=True)
         if len(out) > 1:
             out.append(0x2C)
-        _json_ascii(out, k)
+        ei_json.text(out, k, True)
         out.append(0x3A)
-        _json_ascii(out, v)
+        ei_json.text(out, v, True)
     out.append(0x7D)
     return bytes(out)
 
@@ -236,26 +221,11 @@ class Client:
         # Never the keys.
         return "<Client %s:%d tls=%s>" % (self.host, self.port, self.tls)
 
-    def upload(
-        self,
-        rec,
-        label=None,
-        category="training",
-        fmt="cbor",
-        filename=None,
-        disallow_duplicates=True,
-        add_date_id=False,
-        metadata=None,
-        endpoint="files",
-        iat=None,
-    ):
-        """Send one Recording; return the name the server stored it under."""
-        return self.send(
-            self.prepare(
-                rec, label, category, fmt, filename, disallow_duplicates, add_date_id, metadata,
-                endpoint, iat,
-            )
-        )  # fmt: skip
+    def upload(self, rec, **options):
+        """Send one Recording; return the name the server stored it under. The options are
+        prepare()'s: label, category, fmt, filename, disallow_duplicates, add_date_id, metadata,
+        endpoint, iat."""
+        return self.send(self.prepare(rec, **options))
 
     def prepare(
         self,
@@ -413,6 +383,23 @@ class Client:
         else:
             reader.body(length, body)
         return status, body.decode().strip()
+
+
+def client_from_config(config, board, cls=None):
+    """A Client (or `cls`, e.g. ei_robust.Client) set up from a config.py module (see
+    config.example.py: API_KEY, HMAC_KEY, HOST, PORT, TLS, CA, TIMEOUT, DEVICE_NAME) and a
+    board module (DEVICE_TYPE, device_name())."""
+    return (cls or Client)(
+        config.API_KEY,
+        getattr(config, "HMAC_KEY", None),
+        board.DEVICE_TYPE,
+        device_name=getattr(config, "DEVICE_NAME", None) or board.device_name(),
+        host=getattr(config, "HOST", "ingestion.edgeimpulse.com"),
+        port=getattr(config, "PORT", None),
+        tls=getattr(config, "TLS", True),
+        ca=getattr(config, "CA", None),
+        timeout=getattr(config, "TIMEOUT", 10),
+    )
 
 
 class _Request:

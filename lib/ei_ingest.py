@@ -164,10 +164,10 @@ class Recording:
 def __getattr__(name):
     # The uploader and the upload errors load on first use: a board that only writes files
     # (dump) never pays for sockets, TLS or the exception classes.
-    if name == "Client":
-        from ei_http import Client
+    if name in ("Client", "client_from_config"):
+        import ei_http
 
-        return Client
+        return getattr(ei_http, name)
     import ei_errors
 
     if name in ("set_log", "log") or name.endswith("Error") or name in _ERRORS:

@@ -17,7 +17,8 @@ _HEX = b"0123456789abcdef"
 FAST = True  # tests turn the viper emitter off to compare its bytes with the plain code
 
 
-def text(out, s):
+def text(out, s, ascii=False):
+    """A JSON string; with `ascii`, every non-ASCII character as \\u escapes (for headers)."""
     out.append(0x22)
     for c in s:
         o = ord(c)
@@ -30,8 +31,13 @@ def text(out, s):
             out.append(_HEX[o & 15])
         elif o < 0x80:
             out.append(o)
-        else:
+        elif not ascii:
             out.extend(c.encode())
+        elif o > 0xFFFF:
+            o -= 0x10000
+            out.extend(b"\\u%04x\\u%04x" % (0xD800 | (o >> 10), 0xDC00 | (o & 0x3FF)))
+        else:
+            out.extend(b"\\u%04x" % o)
     out.append(0x22)
 
 

@@ -1,5 +1,8 @@
-"""Board-side naive baseline for the heap benchmark, in a module of its own so that its code
-does not weigh on the ei_ingest jobs (tools/bench/bench_heap.py)."""
+"""Board-side naive baseline: the way the docs' Python example and existing MicroPython clients
+do it. Rows are kept as lists, the object is serialised with json.dumps twice (placeholder,
+then the real signature), and requests.post sends the string. In a module of its own so that
+its code does not weigh on the ei_ingest jobs of the heap benchmark.
+"""
 
 KEY = "bench-hmac-key"
 
@@ -17,17 +20,25 @@ def _hmac_sha256_hex(key, msg):
     return binascii.hexlify(outer.digest()).decode()
 
 
-def run(rows, host, port, api_key):
-    # The way the docs' Python example and existing MicroPython clients do it.
+def _value(i):
+    return (i * 7919) % 4096 - 2048
+
+
+def rows_as_lists(rows, typecode="h"):
+    out = []
+    i = 0
+    for _ in range(rows):
+        if typecode == "f":
+            out.append([_value(i) * 0.01, _value(i + 1) * 0.01, _value(i + 2) * 0.01])
+        else:
+            out.append([_value(i), _value(i + 1), _value(i + 2)])
+        i += 3
+    return out
+
+
+def body(values):
     import json
 
-    import requests
-
-    values = []
-    for r in range(rows):
-        i = r * 3
-        values.append([(i * 7919) % 4096 - 2048, ((i + 1) * 7919) % 4096 - 2048,
-                       ((i + 2) * 7919) % 4096 - 2048])  # fmt: skip
     doc = {
         "protected": {"ver": "v1", "alg": "HS256"},
         "signature": "0" * 64,
@@ -39,14 +50,25 @@ def run(rows, host, port, api_key):
         },
     }
     doc["signature"] = _hmac_sha256_hex(KEY.encode(), json.dumps(doc).encode())
-    body = json.dumps(doc)
+    return json.dumps(doc)
+
+
+def post(text, host, port, api_key):
+    import requests
+
     resp = requests.post(
         "http://%s:%d/api/training/data" % (host, port),
-        data=body,
-        headers={"x-api-key": api_key, "x-file-name": "naive.json",
+        data=text,
+        headers={"x-api-key": api_key, "x-file-name": "naive.json", "x-label": "naive",
                  "Content-Type": "application/json"},
     )  # fmt: skip
-    if resp.status_code != 200:
-        raise OSError(resp.status_code)
+    status = resp.status_code
     resp.close()
+    if status != 200:
+        raise OSError("naive upload: HTTP %d" % status)
+
+
+def run(rows, host, port, api_key):
+    """The heap benchmark's naive job: fill, sign, upload."""
+    post(body(rows_as_lists(rows)), host, port, api_key)
     print("ok")

@@ -7,7 +7,6 @@ object serialised with json.dumps twice (placeholder, then the real signature), 
 
 import time
 
-import ei_encode
 import ei_ingest
 
 KEY = "bench-hmac-key"
@@ -36,37 +35,6 @@ def recording(rows, typecode="h"):
     return rec
 
 
-def _naive_rows(rows, typecode):
-    out = []
-    i = 0
-    for _ in range(rows):
-        if typecode == "f":
-            out.append([_value(i) * 0.01, _value(i + 1) * 0.01, _value(i + 2) * 0.01])
-        else:
-            out.append([_value(i), _value(i + 1), _value(i + 2)])
-        i += 3
-    return out
-
-
-def _naive_body(values):
-    import json
-
-    doc = {
-        "protected": {"ver": "v1", "alg": "HS256"},
-        "signature": "0" * 64,
-        "payload": {
-            "device_type": "BENCH",
-            "interval_ms": 10,
-            "sensors": [{"name": n, "units": u} for n, u in XYZ],
-            "values": values,
-        },
-    }
-    mac = ei_encode.Hmac(KEY.encode())
-    mac.update(json.dumps(doc).encode())
-    doc["signature"] = mac.hexdigest().decode()
-    return json.dumps(doc)
-
-
 def encode(rows, fmt, typecode):
     rec = recording(rows, typecode)
     t0 = time.ticks_us()
@@ -76,11 +44,13 @@ def encode(rows, fmt, typecode):
 
 
 def naive_encode(rows, typecode):
-    values = _naive_rows(rows, typecode)
+    import bench_naive
+
+    values = bench_naive.rows_as_lists(rows, typecode)
     t0 = time.ticks_us()
-    body = _naive_body(values)
+    text = bench_naive.body(values)
     dt = time.ticks_diff(time.ticks_us(), t0)
-    print("naive-encode", "json", typecode, rows, dt, len(body))
+    print("naive-encode", "json", typecode, rows, dt, len(text))
 
 
 def upload(rows, fmt, typecode, port, api_key):
@@ -93,22 +63,10 @@ def upload(rows, fmt, typecode, port, api_key):
 
 
 def naive_upload(rows, typecode, port, api_key):
-    import requests
+    import bench_naive
 
-    values = _naive_rows(rows, typecode)
+    values = bench_naive.rows_as_lists(rows, typecode)
     t0 = time.ticks_us()
-    body = _naive_body(values)
-    headers = {
-        "x-api-key": api_key,
-        "x-file-name": "naive.json",
-        "x-label": "naive",
-        "Content-Type": "application/json",
-    }
-    url = "http://127.0.0.1:%d/api/training/data" % port
-    resp = requests.post(url, data=body, headers=headers)
-    status = resp.status_code
-    resp.close()
+    bench_naive.post(bench_naive.body(values), "127.0.0.1", port, api_key)
     dt = time.ticks_diff(time.ticks_us(), t0)
-    if status != 200:
-        raise OSError("naive upload: HTTP %d" % status)
     print("naive-upload", "json", typecode, rows, dt)
