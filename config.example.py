@@ -27,8 +27,8 @@ HOST = "ingestion.edgeimpulse.com"
 PORT = None  # None: 443 with TLS, 80 without
 TLS = True  # plain HTTP also works with Edge Impulse and saves the ~20-35 KB TLS needs
 # DER root certificates for TLS, built by tools/make_ca_bundle.py and copied by `make deploy`.
-CA_FILE = "/ca.der"
-CA = CA_FILE  # the examples read CA
+CA = "/ca.der"
+TIMEOUT = 10  # seconds without an answer before an upload counts as failed (and is retried)
 
 # --- The samples -------------------------------------------------------------------------
 DEVICE_NAME = None  # None: the board's Wi-Fi MAC address ("aa:bb:cc:dd:ee:ff")
@@ -37,3 +37,9 @@ CATEGORY = "training"  # "training", "testing" or "anomaly" ("split": the projec
 FORMAT = "cbor"  # "cbor" (smaller) or "json"
 INTERVAL_MS = 10  # time between rows: 10 ms = 100 Hz
 ROWS = 200  # rows per sample: ROWS * INTERVAL_MS = 2 s
+
+# --- Store and forward (examples/collect.py) ---------------------------------------------
+SPOOL_DIR = "spool"  # signed recordings wait here on flash until they are delivered
+SPOOL_BYTES = 262144  # at most this much pending; put() raises SpoolFull beyond it
+UPLOAD_ATTEMPTS = 4  # tries per file for retryable failures (network, 5xx), with backoff
+UPLOAD_TOTAL_MS = 60000  # and no new try after this long

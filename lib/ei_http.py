@@ -15,6 +15,7 @@ import socket
 import sys
 
 import ei_encode
+import ei_options
 from ei_errors import (
     AuthError,
     ConnectionFailed,
@@ -27,7 +28,6 @@ from ei_errors import (
 
 _CPYTHON = sys.implementation.name == "cpython"
 _MAX_BODY = 2048
-CATEGORIES = ("training", "testing", "anomaly", "validation", "split", "post-processing")
 ENDPOINTS = ("files", "data")
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
 _HEXU = "0123456789ABCDEF"
@@ -42,40 +42,6 @@ def urlencode(text):
         else:
             out.append("%" + _HEXU[b >> 4] + _HEXU[b & 15])
     return "".join(out)
-
-
-def metadata_json(metadata):
-    """x-metadata: a JSON object of strings, all ASCII so it is a valid header value."""
-    if not isinstance(metadata, dict):
-        raise ValueError("metadata must be a dict of str to str, not %r" % (metadata,))
-    import ei_json
-
-    out = bytearray(b"{")
-    for k in metadata:
-        v = metadata[k]
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise ValueError("metadata %r: keys and values must be strings" % (k,))
-        ei_encode.check_text("metadata key", k)
-        ei_encode.check_text("metadata[%r]" % k, v, empty_ok=True)
-        if len(out) > 1:
-            out.append(0x2C)
-        ei_json.text(out, k, True)
-        out.append(0x3A)
-        ei_json.text(out, v, True)
-    out.append(0x7D)
-    return bytes(out)
-
-
-def _file_stem(label):
-    """A file name stem from a label: letters, digits, '-' and '_' only."""
-    if not label:
-        return "sample"
-    out = []
-    for c in label:
-        out.append(
-            c if ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "-_") else "_"
-        )
-    return "".join(out)[:40]
 
 
 def error_for(status, text):
@@ -217,6 +183,11 @@ class Client:
         self._rbuf = bytearray(512)
         self._seq = 0
 
+    @property
+    def hmac_key(self):
+        """The HMAC key as bytes (None: unsigned), for a Spool that signs for this Client."""
+        return self._hmac_key
+
     def __repr__(self):
         # Never the keys.
         return "<Client %s:%d tls=%s>" % (self.host, self.port, self.tls)
@@ -259,7 +230,7 @@ class Client:
         if req.filename is None:
             self._seq += 1
             tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
-            req.filename = _file_stem(label) + "." + tag + ei_encode.EXTENSIONS[fmt]
+            req.filename = ei_options.file_stem(label) + "." + tag + ei_encode.EXTENSIONS[fmt]
         req.rec = rec
         req.head = head
         req.finish(length)
@@ -289,6 +260,7 @@ class Client:
             self, fmt, category, endpoint, label, filename or path.rsplit("/", 1)[-1],
             disallow_duplicates, add_date_id, metadata,
         )  # fmt: skip
+        req.no_label = label is None and filename is None  # the path names the part only
         req.path_on_disk = path
         req.finish(length)
         return self.send(req)
@@ -407,10 +379,7 @@ class _Request:
     (a Recording encoded on the fly, or a file on flash)."""
 
     def __init__(self, client, fmt, category, endpoint, label, filename, nodup, dateid, metadata):
-        if category not in CATEGORIES:
-            raise ValueError(
-                "category must be one of %s, not %r" % (", ".join(CATEGORIES), category)
-            )
+        ei_options.check_category(category)
         if endpoint not in ENDPOINTS:
             raise ValueError("endpoint must be 'files' or 'data', not %r" % (endpoint,))
         ei_encode.check_format(fmt)
@@ -420,7 +389,7 @@ class _Request:
             ei_encode.check_text("filename", filename)
             if '"' in filename or "/" in filename or "\\" in filename:
                 raise ValueError("filename must not contain quotes or slashes: %r" % filename)
-        self._meta = None if metadata is None else metadata_json(metadata)
+        self._meta = None if metadata is None else ei_options.metadata_json(metadata)
         self.client = client
         self.fmt = fmt
         self.category = category

@@ -168,6 +168,10 @@ def __getattr__(name):
         import ei_http
 
         return getattr(ei_http, name)
+    if name in ("Spool", "SpoolFull"):
+        import ei_spool
+
+        return getattr(ei_spool, name)
     import ei_errors
 
     if name in ("set_log", "log") or name.endswith("Error") or name in _ERRORS:

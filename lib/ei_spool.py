@@ -37,6 +37,7 @@ import os
 from binascii import hexlify
 
 import ei_encode
+import ei_options
 from ei_errors import DuplicateError, IngestionError, log
 
 try:
@@ -113,34 +114,6 @@ def _seq_of(name):
     return int(name[:_NAME])
 
 
-def _stem(label):
-    if not label:
-        return "sample"
-    out = []
-    for c in label:
-        out.append(
-            c if ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "-_") else "_"
-        )
-    return "".join(out)[:40]
-
-
-# The same as ei_http.CATEGORIES: importing ei_http (sockets, TLS) here would cost a board that
-# only collects offline ~16 KB of heap.
-CATEGORIES = ("training", "testing", "anomaly", "validation", "split", "post-processing")
-
-
-def _check_metadata(metadata):
-    """The rules of ei_http.metadata_json (x-metadata), without importing ei_http."""
-    if not isinstance(metadata, dict):
-        raise ValueError("metadata must be a dict of str to str, not %r" % (metadata,))
-    for k in metadata:
-        v = metadata[k]
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise ValueError("metadata %r: keys and values must be strings" % (k,))
-        ei_encode.check_text("metadata key", k)
-        ei_encode.check_text("metadata[%r]" % k, v, empty_ok=True)
-
-
 class Spool:
     """Recordings signed and kept on flash in order, until a flush delivers them.
 
@@ -163,7 +136,7 @@ class Spool:
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
             raise ValueError("max_bytes must be an int > 0 (bytes), not %r" % (max_bytes,))
         if client is not None:
-            hmac_key = getattr(client, "_hmac_key", None)
+            hmac_key = client.hmac_key
             device_type = client.device_type
             device_name = client.device_name
         self._key = None if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
@@ -268,17 +241,14 @@ class Spool:
             raise ValueError("rec must be an ei_ingest.Recording, not %r" % (rec,))
         if label is not None:
             ei_encode.check_text("label", label)
-        if category not in CATEGORIES:
-            raise ValueError(
-                "category must be one of %s, not %r" % (", ".join(CATEGORIES), category)
-            )
+        ei_options.check_category(category)
         ei_encode.check_format(fmt)
         if filename is not None:
             ei_encode.check_text("filename", filename)
             if '"' in filename or "/" in filename or "\\" in filename:
                 raise ValueError("filename must not contain quotes or slashes: %r" % filename)
         if metadata is not None:
-            _check_metadata(metadata)
+            ei_options.check_metadata(metadata)
         ei_encode.check_iat(iat)
         if len(rec) == 0:
             raise ValueError("the recording is empty: nothing to send")
@@ -299,7 +269,7 @@ class Spool:
                 "fmt": fmt,
                 "label": label,
                 "category": category,
-                "filename": filename or _stem(label) + "." + digest[:12] + ext,
+                "filename": filename or ei_options.file_stem(label) + "." + digest[:12] + ext,
                 "metadata": metadata,
                 "size": size,
                 "sha256": digest,
