@@ -17,6 +17,7 @@ integer recordings; float values (float typecodes or a scale) allocate a boxed f
 
 import hashlib
 from array import array
+from binascii import hexlify
 
 try:
     from micropython import const
@@ -29,18 +30,11 @@ except ImportError:  # CPython
 _RESERVE = const(48)  # room past the stage for the longest single token
 _BLOCK = const(64)  # SHA-256 block size, for HMAC
 _INT_CODES = "bBhHiIlLqQ"
-_HEX = b"0123456789abcdef"
 
 JSON = "json"
 CBOR = "cbor"
 BINARY = "binary"
 FORMATS = (CBOR, JSON, BINARY)
-CONTENT_TYPES = {
-    CBOR: "application/cbor",
-    JSON: "application/json",
-    BINARY: "application/octet-stream",
-}
-EXTENSIONS = {CBOR: ".cbor", JSON: ".json", BINARY: ".cbor"}
 
 
 def check_format(fmt):
@@ -90,12 +84,7 @@ class Hmac:
     def hexdigest(self):
         outer = hashlib.sha256(self._outer_pad)
         outer.update(self._inner.digest())
-        digest = outer.digest()
-        out = bytearray(64)
-        for i in range(32):
-            out[2 * i] = _HEX[digest[i] >> 4]
-            out[2 * i + 1] = _HEX[digest[i] & 15]
-        return bytes(out)
+        return hexlify(outer.digest())
 
 
 def codec(fmt):

@@ -230,7 +230,7 @@ class Client:
         if req.filename is None:
             self._seq += 1
             tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
-            req.filename = ei_options.file_stem(label) + "." + tag + ei_encode.EXTENSIONS[fmt]
+            req.filename = ei_options.file_stem(label) + "." + tag + ei_options.EXTENSIONS[fmt]
         req.rec = rec
         req.head = head
         req.finish(length)
@@ -404,7 +404,7 @@ class _Request:
         self.path_on_disk = None
 
     def finish(self, length):
-        ctype = ei_encode.CONTENT_TYPES[self.fmt]
+        ctype = ei_options.CONTENT_TYPES[self.fmt]
         if self.endpoint == "files":
             boundary = "ei-ingest-%08x%08x" % (_random32(), _random32())
             self.content_type = "multipart/form-data; boundary=" + boundary

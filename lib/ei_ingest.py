@@ -161,22 +161,21 @@ class Recording:
         check_values(self)
 
 
+# What loads on first use: a board that only writes files (dump) never pays for sockets, TLS,
+# the spool or the exception classes.
+_LAZY = {
+    "Client": "ei_http",
+    "client_from_config": "ei_http",
+    "Spool": "ei_spool",
+    "SpoolFull": "ei_spool",
+    "RecordingFull": "ei_errors",
+    "ConnectionFailed": "ei_errors",
+    "set_log": "ei_errors",
+}
+
+
 def __getattr__(name):
-    # The uploader and the upload errors load on first use: a board that only writes files
-    # (dump) never pays for sockets, TLS or the exception classes.
-    if name in ("Client", "client_from_config"):
-        import ei_http
-
-        return getattr(ei_http, name)
-    if name in ("Spool", "SpoolFull"):
-        import ei_spool
-
-        return getattr(ei_spool, name)
-    import ei_errors
-
-    if name in ("set_log", "log") or name.endswith("Error") or name in _ERRORS:
-        return getattr(ei_errors, name)
-    raise AttributeError("module 'ei_ingest' has no attribute %r" % name)
-
-
-_ERRORS = ("RecordingFull", "ConnectionFailed")
+    module = _LAZY.get(name) or ("ei_errors" if name.endswith("Error") else None)
+    if module is None:
+        raise AttributeError("module 'ei_ingest' has no attribute %r" % name)
+    return getattr(__import__(module), name)

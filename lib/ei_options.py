@@ -8,6 +8,12 @@ code. Memory: the module's code (about 1 KiB as .mpy); nothing per call beyond i
 import ei_encode
 
 CATEGORIES = ("training", "testing", "anomaly", "validation", "split", "post-processing")
+CONTENT_TYPES = {
+    "cbor": "application/cbor",
+    "json": "application/json",
+    "binary": "application/octet-stream",
+}
+EXTENSIONS = {"cbor": ".cbor", "json": ".json", "binary": ".cbor"}
 
 
 def check_category(category):

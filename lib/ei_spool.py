@@ -257,7 +257,7 @@ class Spool:
                 "spool %s is full: %d of %d bytes pending" % (self.path, self._used, self.max_bytes)
             )
         seq = self._next
-        ext = ei_encode.EXTENSIONS[fmt]
+        ext = ei_options.EXTENSIONS[fmt]
         data_tmp = self._name(seq, ".d" + _TEMP)
         meta_tmp = self._name(seq, ".m" + _TEMP)
         try:
@@ -346,7 +346,7 @@ class Spool:
             with open(meta_path) as f:
                 meta = json.load(f)
             fmt = meta["fmt"]
-            data_path = self._name(seq, ei_encode.EXTENSIONS[fmt])
+            data_path = self._name(seq, ei_options.EXTENSIONS[fmt])
         except (OSError, ValueError, KeyError, TypeError) as e:
             self._fail(seq, meta_path, None, "metadata unreadable: %r" % (e,))
             return False
