@@ -15,77 +15,131 @@ import math
 import struct
 
 _FLT_MAX = 3.4028234663852886e38
+_POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
 _BINARY_CODES = {"h": "i16", "H": "u16", "f": "f32"}
 
 
-def _cmp_pow10(num, den, k):
-    """Sign of num/den - 10**k, exactly."""
-    if k >= 0:
-        a, b = num, den * 10**k
-    else:
-        a, b = num * 10 ** (-k), den
-    return (a > b) - (a < b)
+def write_f32(buf, p, bits):
+    """Write the shortest decimal that reads back as this float32 (given by its bit pattern)
+    into buf at p, as JSON (and JavaScript) write numbers; return the position after it.
 
-
-def f32_text(bits):
-    """The shortest decimal that reads back as this float32 (given by its bit pattern).
-
-    Pure integer arithmetic, so CPython and MicroPython (any float width) write the same text.
+    Pure integer arithmetic, so CPython and MicroPython (any float width) write the same text;
+    nothing is allocated but a few ints (big ints only for extreme exponents).
     """
-    neg = bits >> 31
     e8 = (bits >> 23) & 0xFF
     m = bits & 0x7FFFFF
+    if e8 == 0 and m == 0:  # zero, and minus zero, are "0"
+        buf[p] = 0x30
+        return p + 1
+    if bits >> 31:
+        buf[p] = 0x2D
+        p += 1
     if e8 == 0:
-        if m == 0:
-            return "0"
         e = -149
     else:
         m |= 0x800000
         e = e8 - 150
-    # The value is m * 2**e; anything between lo and hi (units of 2**(e-2)) reads back, the ends
-    # too when m is even (readers round half to even).
+    # The value is m * 2**e; anything strictly between lo and hi (units of 2**(e-2)) reads
+    # back as it, the ends too when m is even (readers round half to even).
     even = m % 2 == 0
     lo = 4 * m - (1 if m == 0x800000 and e8 > 1 else 2)
     hi = 4 * m + 2
-    if e >= 0:
-        num, den = m << e, 1
-    else:
-        num, den = m, 1 << (-e)
+    # Scale by 10**-d so the value has 9 digits before the point: vf = floor(value / 10**d).
+    # Only these few divisions need big ints; the digit search below stays in small ints.
     k = int(math.floor(math.log10(m) + e * 0.3010299956639812))
-    while _cmp_pow10(num, den, k) < 0:
-        k -= 1
-    while _cmp_pow10(num, den, k + 1) >= 0:
-        k += 1
-    s2 = 1 << (e - 2) if e >= 2 else 1
-    t2 = 1 << (2 - e) if e < 2 else 1
-    for p in range(1, 10):
-        d = k - p + 1
-        if d >= 0:
-            n = (2 * num + den * 10**d) // (2 * den * 10**d)
-            scaled, bound = n * 10**d * t2, s2
+    while True:
+        d = k - 8
+        num, den = m, 1
+        if e >= 0:
+            num <<= e
         else:
-            n = (2 * num * 10 ** (-d) + den) // (2 * den)
-            scaled, bound = n * t2, s2 * 10 ** (-d)
-        if lo * bound < scaled < hi * bound or (
-            even and (scaled == lo * bound or scaled == hi * bound)
+            den <<= -e
+        if d >= 0:
+            den *= 10**d
+        else:
+            num *= 10 ** (-d)
+        vf, r = divmod(num, den)
+        if vf >= 1000000000:
+            k += 1
+        elif vf < 100000000:
+            k -= 1
+        else:
+            break
+    # The readback interval in the same units: lo * 2**(e-2) / 10**d = lo * num / (4 * m * den).
+    scale = 4 * m * den
+    lf, lr = divmod(lo * num, scale)
+    hf, hr = divmod(hi * num, scale)
+    for j in range(8, -1, -1):  # 1 significant digit first, then 2, ... 9
+        if j:
+            t = _POW10[j]
+            n = (vf + t // 2) // t  # the value rounded half up to 9 - j digits
+            x = n * t
+        else:
+            n = x = vf + (1 if 2 * r >= den else 0)
+        if (x > lf or (even and lr == 0 and x == lf)) and (
+            x < hf or (x == hf and (hr != 0 or even))
         ):
             break
-    digits = str(n)
-    while len(digits) > 1 and digits[-1] == "0":
-        digits = digits[:-1]
+    d += j
+    while n % 10 == 0:
+        n //= 10
         d += 1
-    point = len(digits) + d  # value = 0.<digits> * 10**point
-    if d >= 0 and point <= 21:
-        text = digits + "0" * d
-    elif 0 < point <= 21:
-        text = digits[:point] + "." + digits[point:]
-    elif -6 < point <= 0:
-        text = "0." + "0" * (-point) + digits
-    else:
-        exp = point - 1
-        text = digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + "e"
-        text += ("+" if exp > 0 else "-") + str(abs(exp))
-    return "-" + text if neg else text
+    # n has nd digits and no trailing zero; the value is n * 10**d.
+    nd = 1
+    t = n
+    while t >= 10:
+        t //= 10
+        nd += 1
+    point = nd + d  # the value is 0.<digits> * 10**point
+    if d >= 0 and point <= 21:  # an integer: the digits, then zeros
+        p = _digits(buf, p, n, nd, 0)
+        for _ in range(d):
+            buf[p] = 0x30
+            p += 1
+        return p
+    if 0 < point <= 21:  # a point inside the digits
+        return _digits(buf, p, n, nd, point)
+    if -6 < point <= 0:  # 0.000ddd
+        buf[p] = 0x30
+        buf[p + 1] = 0x2E
+        p += 2
+        for _ in range(-point):
+            buf[p] = 0x30
+            p += 1
+        return _digits(buf, p, n, nd, 0)
+    p = _digits(buf, p, n, nd, 1 if nd > 1 else 0)  # d.ddde+x
+    buf[p] = 0x65
+    exp = point - 1
+    buf[p + 1] = 0x2B if exp > 0 else 0x2D
+    if exp < 0:
+        exp = -exp
+    if exp >= 10:
+        buf[p + 2] = 0x30 + exp // 10
+        p += 1
+    buf[p + 2] = 0x30 + exp % 10
+    return p + 3
+
+
+def _digits(buf, p, n, nd, point):
+    """The nd digits of n at p, with a '.' after the first `point` of them (0: none)."""
+    end = p + nd + (1 if point else 0)
+    q = end
+    i = nd
+    while i:
+        i -= 1
+        q -= 1
+        if point and i == point - 1 and q == p + point:
+            buf[q] = 0x2E
+            q -= 1
+        buf[q] = 0x30 + n % 10
+        n //= 10
+    return end
+
+
+def f32_text(bits):
+    """write_f32 as a str (header numbers, tests)."""
+    buf = bytearray(32)
+    return bytes(buf[: write_f32(buf, 0, bits)]).decode()
 
 
 _scratch = bytearray(4)
@@ -138,12 +192,7 @@ def json_float(enc, v, row, axis, rec):
     """Write one value as JSON text into the encoder's stage (it has room: see _RESERVE)."""
     if not -_FLT_MAX <= v <= _FLT_MAX:
         bad_value(v, row, axis, rec)
-    buf = enc.buf
-    p = enc.pos
-    for c in f32_text(f32_bits(v)):
-        buf[p] = ord(c)
-        p += 1
-    enc.pos = p
+    enc.pos = write_f32(enc.buf, enc.pos, f32_bits(v))
 
 
 def cbor_float(enc, v, row, axis, rec):
