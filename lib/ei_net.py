@@ -38,21 +38,9 @@ except ImportError:  # CPython
         return x
 
 
-try:
-    _ticks_ms = time.ticks_ms
-    _ticks_diff = time.ticks_diff
-    _sleep_ms = time.sleep_ms
-except AttributeError:  # CPython: the same three, from the monotonic clock
-
-    def _ticks_ms():  # type: ignore[misc]
-        return int(time.monotonic() * 1000)  # type: ignore[attr-defined]
-
-    def _ticks_diff(a, b):  # type: ignore[misc]
-        return a - b
-
-    def _sleep_ms(ms):  # type: ignore[misc]
-        time.sleep(ms / 1000)
-
+from ei_time import sleep_ms as _sleep_ms
+from ei_time import ticks_diff as _ticks_diff
+from ei_time import ticks_ms as _ticks_ms
 
 _POLL_MS = const(100)
 _EPOCH_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01 (UTC)

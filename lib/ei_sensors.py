@@ -26,27 +26,7 @@ except ImportError:
         return expr
 
 
-try:
-    from time import sleep_us, ticks_add, ticks_diff, ticks_us
-except ImportError:  # CPython: the boards' tick arithmetic, period 2**30 microseconds
-    import time as _time
-
-    _PERIOD = const(1 << 30)
-    _HALF = const(1 << 29)
-
-    def ticks_us():  # type: ignore[misc,no-redef]
-        now = _time.perf_counter_ns()  # type: ignore[attr-defined]
-        return (now // 1000) & (_PERIOD - 1)
-
-    def ticks_add(ticks, delta):  # type: ignore[misc,no-redef]
-        return (ticks + delta) & (_PERIOD - 1)
-
-    def ticks_diff(ticks1, ticks2):  # type: ignore[misc,no-redef]
-        return ((ticks1 - ticks2 + _HALF) & (_PERIOD - 1)) - _HALF
-
-    def sleep_us(us):  # type: ignore[misc,no-redef]
-        if us > 0:
-            _time.sleep(us / 1_000_000)
+from ei_time import sleep_us, ticks_add, ticks_diff, ticks_us
 
 
 class SystemClock:
