@@ -136,18 +136,13 @@ def put_int(enc, v):
 
 
 def rows(enc, rec, start, stop):
-    if _rows16 is not None and FAST and rec.scale is None and rec.typecode in "hH":
-        if rec.axes < 16:  # a row then fits the stage's reserve (1 + 3 bytes per value)
-            enc.run_fast(_rows16, rec, start, stop, rec.typecode == "h")
-            return
+    # The viper emitter takes rows of up to 15 int16 values (1 + 3 bytes each fit the reserve).
+    if FAST and enc.fast_rows(_rows16, rec, start, stop, 15):
+        return
     data = rec.buffer
     axes = rec.axes
     scale = rec.scale
-    values = None
-    if scale is not None or rec.typecode in "fd":
-        import ei_values
-
-        values = ei_values
+    values = enc.float_values(rec)
     row_head = 0x80 | axes if axes < 24 else 0x98
     size = enc.size
     i = start * axes

@@ -151,8 +151,15 @@ class Encoder:
             if self.pos >= size:
                 self.spill()
 
-    def run_fast(self, emit, rec, start, stop, signed):
-        """Drive a viper row emitter: it fills the stage, we spill, until all rows are out."""
+    def fast_rows(self, emit, rec, start, stop, max_axes):
+        """Encode the rows with a viper int16 emitter (ei_cbor, ei_json) when one applies:
+        int16 values, no scale, at most `max_axes` (so a row fits the stage's reserve).
+        The emitter fills the stage, we spill, until all rows are out. False: not applied."""
+        if emit is None or rec.scale is not None or rec.typecode not in "hH":
+            return False
+        if rec.axes > max_axes:
+            return False
+        signed = rec.typecode == "h"
         state = self._state
         state[0] = start
         size = self.size
@@ -162,6 +169,15 @@ class Encoder:
             self.pos = state[1]
             if self.pos >= size:
                 self.spill()
+        return True
+
+    def float_values(self, rec):
+        """ei_values when the rows hold floats (a float typecode or a scale), else None."""
+        if rec.scale is None and rec.typecode in _INT_CODES:
+            return None
+        import ei_values
+
+        return ei_values
 
     def begin(self, sink, head, fmt):
         """Start a file: the sink gets every chunk from here on, the header first."""
