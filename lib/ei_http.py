@@ -82,8 +82,6 @@ class _Reader:
     def _fill(self):
         if self._start == self._end:
             self._start = self._end = 0
-        elif self._end == len(self._buf):
-            raise ConnectionFailed("answer has a line longer than %d bytes" % len(self._buf))
         n = self._readinto(self._mv[self._end :])
         if not n:
             return False
@@ -91,16 +89,25 @@ class _Reader:
         return True
 
     def line(self):
+        """The next line without its CRLF; a line longer than the buffer comes back cut to the
+        buffer's size (the rest is skipped): only short lines (status, lengths) matter here."""
+        cut = None
         while True:
             at = self._buf.find(b"\r\n", self._start, self._end)
             if at >= 0:
-                text = bytes(self._mv[self._start : at])
+                text = cut if cut is not None else bytes(self._mv[self._start : at])
                 self._start = at + 2
                 return text
             if self._start and self._end == len(self._buf):
                 rest = self._end - self._start
                 self._buf[:rest] = self._buf[self._start : self._end]
                 self._start, self._end = 0, rest
+            if self._end == len(self._buf):
+                if cut is None:
+                    cut = bytes(self._mv[: self._end - 1])
+                # Keep the last byte: it may be the CR of the CRLF that ends the line.
+                self._buf[0] = self._buf[self._end - 1]
+                self._start, self._end = 0, 1
             if not self._fill():
                 raise ConnectionFailed("connection closed in the middle of the answer")
 
@@ -339,13 +346,13 @@ class Client:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
-                length = int(value.strip())
+                length = _number(value, 10)
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
         body = bytearray()
         if chunked:
             while True:
-                size = int(reader.line().split(b";")[0].strip(), 16)
+                size = _number(reader.line().split(b";")[0], 16)
                 if size == 0:
                     while reader.line():
                         pass
@@ -354,7 +361,11 @@ class Client:
                 reader.line()
         else:
             reader.body(length, body)
-        return status, body.decode().strip()
+        try:
+            text = body.decode()
+        except UnicodeError:
+            text = "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in body)
+        return status, text.strip()
 
 
 def client_from_config(config, board, cls=None):
@@ -511,6 +522,16 @@ def _stored_name(text, fallback):
             return first.get("fileName") or fallback
         return fallback
     return text or fallback
+
+
+def _number(text, base):
+    try:
+        n = int(text.strip(), base)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ConnectionFailed("bad length in the answer: %r" % text[:20])
+    return n
 
 
 def _why(e):
