@@ -22,7 +22,7 @@ ARCHS    := xtensawin armv6m
 help:
 	@echo "make demo       start a local ingestion server, collect and upload on the simulated board"
 	@echo "make test       lint, type-check (ESP32 + RP2 stubs), compile .mpy, run every test"
-	@echo "make server     run the local ingestion server (PORT=4810 DATA_DIR=data)"
+	@echo "make server     run the local ingestion server (SERVER_HOST=127.0.0.1 SERVER_PORT=4810 DATA_DIR=data)"
 	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
 	@echo "make deploy BOARD=esp32|pico_w PORT=/dev/ttyUSB0 [DRY_RUN=1]"
 	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
@@ -77,12 +77,13 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench/speed.py
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
+SERVER_HOST ?= 127.0.0.1
 SERVER_PORT ?= 4810
 DATA_DIR ?= data
 API_KEY ?= ei_local_dev_key
 HMAC_KEY ?= local_dev_hmac_key
 server: $(STAMP)
-	$(BIN)/python tools/ingest_server.py --port $(SERVER_PORT) --data-dir $(DATA_DIR) \
+	$(BIN)/python tools/ingest_server.py --host $(SERVER_HOST) --port $(SERVER_PORT) --data-dir $(DATA_DIR) \
 	  --api-key $(API_KEY) --hmac-key $(HMAC_KEY)
 
 # Board workflow (tools/deploy.py): one chained mpremote call copies lib/ as .mpy, board.py,
