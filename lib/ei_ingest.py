@@ -5,11 +5,15 @@
                               interval_ms=10, capacity=1000, typecode="h", scale=9.81 / 16384)
     rec.append((x, y, z))
     ei_ingest.dump(rec, f, fmt="cbor", hmac_key="...", device_type="ESP32")
-    ei_ingest.Client(api_key, hmac_key, "ESP32").upload(rec, label="idle")
+    client = ei_ingest.Client(api_key, hmac_key, "ESP32", ca="/ca.der")  # HTTPS, checked
+    client.upload(rec, label="idle")
 
 Memory: a Recording is one array of capacity x axes items (2 bytes each for "h") allocated at
 construction, plus a few small objects. Writing a file costs the encoder's staging buffer
-(256 bytes for dump, 1 KiB for uploads) and does not grow with the number of rows.
+(256 bytes for dump, 1 KiB for uploads) and does not grow with the number of rows. Importing
+this module loads the Recording and the encoder core only; the uploader, the spool and the
+error classes load when first named (ei_ingest.Client, ei_ingest.Spool, ei_ingest.AuthError).
+See BENCHMARKS.md for measured figures.
 """
 
 import math
