@@ -49,41 +49,25 @@ def main() -> None:
     n = args.rows
     rate: dict[str, float] = {}
     size: dict[str, int] = {}
+
+    def rps(call: str) -> tuple[float, list[str]]:
+        """Rows per second of one bench_speed call (median), and its first output line."""
+        us, line = median_us(f"import bench_speed as b; b.{call}", args.repeat)
+        return n / us * 1e6, line
+
     with ServerRun() as server, SinkServer() as sink:
+        ingest = f"{server.port}, {server.api_key!r}"
+        null = f"{sink.port}, 'k'"
         for tc in ("h", "f"):
-            us, line = median_us(
-                f"import bench_speed as b; b.naive_encode({n}, {tc!r})", args.repeat
-            )
-            rate[f"naive-encode {tc}"] = n / us * 1e6
+            rate[f"naive-encode {tc}"], line = rps(f"naive_encode({n}, {tc!r})")
             size[f"naive {tc}"] = int(line[5])
-            us, _ = median_us(
-                f"import bench_speed as b; b.naive_upload({n}, {tc!r}, {server.port}, "
-                f"{server.api_key!r})",
-                args.repeat,
-            )
-            rate[f"naive-upload {tc}"] = n / us * 1e6
-            us, _ = median_us(
-                f"import bench_speed as b; b.naive_upload({n}, {tc!r}, {sink.port}, 'k')",
-                args.repeat,
-            )
-            rate[f"naive-sink {tc}"] = n / us * 1e6
+            rate[f"naive-upload {tc}"], _ = rps(f"naive_upload({n}, {tc!r}, {ingest})")
+            rate[f"naive-sink {tc}"], _ = rps(f"naive_upload({n}, {tc!r}, {null})")
             for fmt in ("cbor", "json"):
-                us, line = median_us(
-                    f"import bench_speed as b; b.encode({n}, {fmt!r}, {tc!r})", args.repeat
-                )
-                rate[f"encode {fmt} {tc}"] = n / us * 1e6
+                rate[f"encode {fmt} {tc}"], line = rps(f"encode({n}, {fmt!r}, {tc!r})")
                 size[f"{fmt} {tc}"] = int(line[5])
-                us, _ = median_us(
-                    f"import bench_speed as b; b.upload({n}, {fmt!r}, {tc!r}, {server.port}, "
-                    f"{server.api_key!r})",
-                    args.repeat,
-                )
-                rate[f"upload {fmt} {tc}"] = n / us * 1e6
-                us, _ = median_us(
-                    f"import bench_speed as b; b.upload({n}, {fmt!r}, {tc!r}, {sink.port}, 'k')",
-                    args.repeat,
-                )
-                rate[f"sink {fmt} {tc}"] = n / us * 1e6
+                rate[f"upload {fmt} {tc}"], _ = rps(f"upload({n}, {fmt!r}, {tc!r}, {ingest})")
+                rate[f"sink {fmt} {tc}"], _ = rps(f"upload({n}, {fmt!r}, {tc!r}, {null})")
     small = {fmt: int(mp(f"import bench_speed as b; b.encode(1000, {fmt!r}, 'h')")[-1][5])
              for fmt in ("cbor", "json")}  # fmt: skip
     sampling = mp("import bench_sampling; bench_sampling.run(2000)")
