@@ -202,7 +202,7 @@ class Client:
     def upload(self, rec, **options):
         """Send one Recording; return the name the server stored it under. The options are
         prepare()'s: label, category, fmt, filename, disallow_duplicates, add_date_id, metadata,
-        endpoint, iat."""
+        endpoint, iat, path, hmac_key."""
         return self.send(self.prepare(rec, **options))
 
     def prepare(
@@ -217,8 +217,17 @@ class Client:
         metadata=None,
         endpoint="files",
         iat=None,
+        path=None,
+        hmac_key=None,
     ):
-        """Check everything and run pass 1 (sign, count). Nothing is sent."""
+        """Check everything and run pass 1 (sign, count). Nothing is sent.
+
+        `path` ("/api/<category>/<files|data>", as a remote-management request gives it) sets
+        category and endpoint at once; `hmac_key` signs this file with another key than the
+        Client's (a remote-management request may carry the project's key)."""
+        if path is not None:
+            category, endpoint = split_path(path)
+        key = self._hmac_key if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
         req = _Request(
             self, fmt, category, endpoint, label, filename, disallow_duplicates, add_date_id,
             metadata,
@@ -229,9 +238,9 @@ class Client:
         if len(rec) == 0:
             raise ValueError("the recording is empty: nothing to send")
         head, sig_at = ei_encode.header(
-            rec, fmt, self._hmac_key is not None, self.device_type, self.device_name, iat
+            rec, fmt, key is not None, self.device_type, self.device_name, iat
         )
-        length, sig = self._enc.measure(rec, fmt, head, self._hmac_key)
+        length, sig = self._enc.measure(rec, fmt, head, key)
         if sig is not None:
             head[sig_at : sig_at + 64] = sig
         if req.filename is None:
@@ -366,6 +375,17 @@ class Client:
         except UnicodeError:
             text = "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in body)
         return status, text.strip()
+
+
+def split_path(path):
+    """("training", "data") from "/api/training/data"; ValueError for anything else."""
+    parts = path.split("/") if isinstance(path, str) else ()
+    if len(parts) != 4 or parts[0] or parts[1] != "api" or parts[3] not in ENDPOINTS:
+        raise ValueError(
+            "path must be /api/<category>/files or /api/<category>/data, not %r" % (path,)
+        )
+    ei_options.check_category(parts[2])
+    return parts[2], parts[3]
 
 
 def client_from_config(config, board, cls=None):
