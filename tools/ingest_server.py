@@ -18,10 +18,14 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
+from ingest import remote_api
 from ingest.app import ServerConfig, make_app
+from ingest.remote_hub import RemoteHub
+from ingest.remote_ws import WsSettings, make_ws_app
 from ingest.store import SampleStore
 
 DEFAULT_PORT = 4810
+DEFAULT_REMOTE_PORT = 4802
 DEFAULT_MAX_BODY = 100 * 1024 * 1024
 EPILOG = """\
 endpoints (x-api-key required):
@@ -29,6 +33,9 @@ endpoints (x-api-key required):
   POST /api/<category>/data    raw body named by x-file-name (text/plain answer)
   GET  /api/samples            the index as JSON
   GET  /api/samples/<id>/raw   the stored bytes
+  remote management (Studio's shapes, see tools/remote.py):
+  GET  /v1/api/<project>/devices, POST /v1/api/<project>/device/<id>/start-sampling,
+  GET  /v1/api/<project>/sampling/<request id>; devices connect to ws://<host>:4802
   categories: training, testing, anomaly, validation, post-processing, split
   headers: x-label, x-no-label, x-disallow-duplicates, x-add-date-id, x-metadata,
            x-upload-source
@@ -74,6 +81,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="refuse (400) HS256 files whose signature does not verify",
     )
     parser.add_argument(
+        "--remote-port",
+        type=int,
+        default=None,
+        help="remote management websocket port (4802; 0 picks a free one, the default when "
+        "--port is 0; -1 turns it off)",
+    )
+    parser.add_argument(
+        "--remote-ping-s", type=float, default=30.0, help="PING a silent device after (30) s"
+    )
+    parser.add_argument(
+        "--remote-silent-s", type=float, default=75.0, help="close a device silent for (75) s"
+    )
+    parser.add_argument(
         "--enable-faults",
         action="store_true",
         help="TEST ONLY: enable the /_faults control endpoints (fault injection, request log)",
@@ -89,6 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--require-valid-signature needs --hmac-key")
     if args.max_body <= 0:
         parser.error("--max-body must be positive")
+    if args.remote_port is None:
+        args.remote_port = 0 if args.port == 0 else DEFAULT_REMOTE_PORT
+    if not 0 < args.remote_ping_s < args.remote_silent_s:
+        parser.error("--remote-ping-s must be > 0 and below --remote-silent-s")
     return args
 
 
@@ -107,14 +131,31 @@ async def serve(args: argparse.Namespace) -> None:
         require_valid_signature=args.require_valid_signature,
         enable_faults=args.enable_faults,
     )
-    runner = web.AppRunner(make_app(config, store), access_log=None, shutdown_timeout=5.0)
+    app = make_app(config, store)
+    hub = RemoteHub(config.api_keys, config.hmac_key)
+    remote_api.register(app, hub)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
+    runners = [runner]
     ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
     scheme = "https" if ssl_context else "http"
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    if args.remote_port >= 0:
+        settings = WsSettings(
+            args.remote_ping_s, args.remote_silent_s, min(10.0, args.remote_silent_s)
+        )
+        ws_runner = web.AppRunner(make_ws_app(hub, settings), access_log=None, shutdown_timeout=5.0)
+        await ws_runner.setup()
+        runners.append(ws_runner)
+        await web.TCPSite(ws_runner, args.host, args.remote_port, ssl_context=ssl_context).start()
+        ws_scheme = "wss" if ssl_context else "ws"
+        print(
+            f"remote management listening on {ws_scheme}://{shown_host}:{ws_runner.addresses[0][1]}",
+            flush=True,
+        )
     faults = " faults=enabled" if args.enable_faults else ""
     print(
         f"ingest_server listening on {scheme}://{shown_host}:{port} data={store.data_dir}{faults}",
@@ -127,7 +168,8 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        for each in reversed(runners):
+            await each.cleanup()
         store.close()
         print("ingest_server stopped", flush=True)
 

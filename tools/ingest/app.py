@@ -15,6 +15,7 @@ import hmac
 import json
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from aiohttp import web
 from ingest.faults import Fault, FaultSpecError, FaultState, parse_fault
 from ingest.multipart import MultipartError, parse_multipart
 from ingest.naming import FileNameError, check_file_name, decode_header
-from ingest.store import SampleStore
+from ingest.store import NewSample, SampleStore, StoredSample
 from ingest.uploads import (
     IncomingFile,
     SignaturePolicy,
@@ -53,6 +54,9 @@ class DroppedConnection(Exception):
 STORE_KEY = web.AppKey("store", SampleStore)
 CONFIG_KEY = web.AppKey("config", ServerConfig)
 FAULTS_KEY = web.AppKey("faults", FaultState)
+# Called after each request's files are stored (remote management matches them to requests).
+StoredHook = Callable[[list[NewSample], list[StoredSample]], None]
+STORED_HOOKS = web.AppKey("stored_hooks", list[StoredHook])
 
 
 def _api_key_ok(request: web.Request) -> bool:
@@ -147,6 +151,8 @@ async def _process_upload(
     policy = SignaturePolicy(config.hmac_key, config.require_valid_signature)
     samples = prepare_samples(files, category, options, policy, store)
     stored = store.add(samples)
+    for hook in request.app[STORED_HOOKS]:
+        hook(samples, stored)
     for sample, saved in zip(samples, stored, strict=True):
         print(
             f"stored sample {saved.sample_id}: {saved.path} ({len(sample.data)} bytes, "
@@ -247,6 +253,7 @@ def make_app(config: ServerConfig, store: SampleStore) -> web.Application:
     app[CONFIG_KEY] = config
     app[STORE_KEY] = store
     app[FAULTS_KEY] = FaultState(config.enable_faults)
+    app[STORED_HOOKS] = []
     app.router.add_post(r"/api/{category}/{kind:files|data}", handle_upload)
     app.router.add_get("/api/samples", handle_samples)
     app.router.add_get(r"/api/samples/{sample_id}/raw", handle_raw)
