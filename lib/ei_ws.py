@@ -7,13 +7,12 @@
     ws.ping(); ws.frames        # keep-alive: every frame received (PONGs too) counts
     ws.close()
 
-MicroPython's built-in `websocket` module is WebREPL's server side (unmasked writes, PINGs
-swallowed), so this is our own client: the upgrade answer must carry the Sec-WebSocket-Accept
-that SHA-1 + base64 of our random key give; every frame we send is masked with a fresh key;
-every PING is answered with a PONG; fragmented messages are reassembled; a server frame that is
-masked, uses RSV bits or a bad opcode closes the connection with 1002, a message over
-`max_message` bytes with 1009 (raised as WebSocketError: the caller reconnects). No extension
-or subprotocol is offered, so none may be answered.
+MicroPython's `websocket` module is WebREPL's server side (unmasked writes, PINGs swallowed):
+this is our own client. The upgrade must answer the Sec-WebSocket-Accept that SHA-1 + base64 of
+our random key give; every frame we send is masked with a fresh key; PINGs get PONGs; fragments
+are reassembled; a masked server frame, RSV bits or a bad opcode close with 1002, a message over
+`max_message` bytes with 1009 (as WebSocketError: the caller reconnects). No extension or
+subprotocol is offered, so none may be answered.
 
 Memory: one `max_message` buffer (1 KiB by default) for messages, 125 bytes for control frames,
 a 128-byte staging buffer for masked writes and a few small ones, all allocated once per
@@ -34,12 +33,9 @@ except ImportError:  # CPython
         return x
 
 
-try:
-    import select
-except ImportError:  # pragma: no cover - every port with sockets has select
-    import uselect as select  # type: ignore[import-not-found,no-redef]
-
+import os
 import random
+import select
 
 OP_CONT = const(0)
 OP_TEXT = const(1)
@@ -77,15 +73,12 @@ def parse_url(url):
     host, _, port = hostport.partition(":")
     if not host or "@" in host or "[" in host or " " in rest:
         raise ValueError("url %r: give a host name or IPv4 address, no user or spaces" % url)
-    if port:
-        try:
-            port = int(port)
-        except ValueError:
-            port = 0
-        if not 0 < port < 65536:
-            raise ValueError("url %r: port must be 1..65535" % url)
-    else:
-        port = 443 if tls else 80
+    try:
+        port = int(port) if port else (443 if tls else 80)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise ValueError("url %r: port must be 1..65535" % url)
     return tls, host, port, path
 
 
@@ -122,7 +115,6 @@ class WebSocket:
         self.buf = bytearray(max_message)
         self._mv = memoryview(self.buf)
         self._ctl = bytearray(_CTL_MAX)
-        self._ctlv = memoryview(self._ctl)
         self._stage = bytearray(_STAGE)
         self._head = bytearray(14)
         self._sock = None
@@ -134,8 +126,6 @@ class WebSocket:
 
     def __repr__(self):
         return "<WebSocket %s:%d tls=%s>" % (self.host, self.port, self.tls)
-
-    # --- connection --------------------------------------------------------------------------
 
     def connect(self):
         """Open the connection and complete the upgrade; WebSocketError if it is refused."""
@@ -169,16 +159,13 @@ class WebSocket:
         self._closing = False
 
     def _upgrade(self):
-        key = _b64(_random_bytes(16))
-        host = (
-            self.host
-            if self.port == (443 if self.tls else 80)
-            else "%s:%d" % (self.host, self.port)
-        )
+        from binascii import b2a_base64
+
+        key = b2a_base64(os.urandom(16)).strip()
         self._write(
-            b"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            % (self.path.encode(), host.encode(), key)
+            % (self.path.encode(), self.host.encode(), self.port, key)
         )
         status = self._line()
         if status[:9] not in (b"HTTP/1.1 ", b"HTTP/1.0 ") or status[9:13] != b"101 ":
@@ -231,22 +218,13 @@ class WebSocket:
         if self._sock is None:
             return
         try:
-            self._ctl[0] = code >> 8
-            self._ctl[1] = code & 255
-            self._frame_out(OP_CLOSE, self._ctl, 2)
-            self._closing = True
+            self._send_close(code)
             for _ in range(4):  # a few frames at most: data may still be in flight
                 if not self._readable(1000) or self._next_frame() == OP_CLOSE:
                     break
         except (OSError, WebSocketError):
             pass
         self.abort()
-
-    @property
-    def connected(self):
-        return self._sock is not None
-
-    # --- sending -----------------------------------------------------------------------------
 
     def send(self, data, op=OP_TEXT):
         """Send one message (str, bytes or bytearray) as a single masked frame."""
@@ -301,8 +279,6 @@ class WebSocket:
         except OSError as e:
             self.abort()
             raise WebSocketError("connection lost while sending: %s" % (e,))
-
-    # --- receiving ---------------------------------------------------------------------------
 
     def recv(self, timeout_ms):
         """Wait up to `timeout_ms` for a whole message; answer PINGs and count every frame on
@@ -376,7 +352,7 @@ class WebSocket:
 
     def _closed(self, n):
         code = (self._ctl[0] << 8) | self._ctl[1] if n >= 2 else 1005
-        reason = bytes(self._ctlv[2:n]).decode() if n > 2 else ""
+        reason = bytes(self._ctl[2:n]).decode() if n > 2 else ""
         if not self._closing:
             try:
                 self._frame_out(OP_CLOSE, self._ctl, 2 if n >= 2 else 0)  # echo, as RFC 6455 asks
@@ -385,11 +361,15 @@ class WebSocket:
         self.abort()
         raise WebSocketError("the server closed the connection (%d %s)" % (code, reason), code)
 
+    def _send_close(self, code):
+        self._ctl[0] = code >> 8
+        self._ctl[1] = code & 255
+        self._closing = True
+        self._frame_out(OP_CLOSE, self._ctl, 2)
+
     def _fail(self, code, why):
         try:
-            self._ctl[0] = code >> 8
-            self._ctl[1] = code & 255
-            self._frame_out(OP_CLOSE, self._ctl, 2)
+            self._send_close(code)
         except WebSocketError:
             pass
         self.abort()
@@ -417,18 +397,3 @@ class WebSocket:
             if got is None:  # MicroPython: a socket timeout reads as "would block"
                 raise WebSocketError("connection lost while reading: timed out")
             raise WebSocketError("the server closed the connection (end of stream)")
-
-
-def _random_bytes(n):
-    try:
-        import os
-
-        return os.urandom(n)
-    except (ImportError, AttributeError):
-        return bytes(random.getrandbits(8) for _ in range(n))
-
-
-def _b64(data):
-    from binascii import b2a_base64
-
-    return b2a_base64(data).strip()

@@ -18,6 +18,7 @@ import ei_errors
 import ei_ingest
 import ei_net
 import ei_remote
+import ei_sensors
 from sensors.mpu6050 import MPU6050
 
 
@@ -53,7 +54,8 @@ def main(path):
         dev.delay = delays.append
     for s in spec.get("sensors", [{"name": "Accelerometer", "rows": 1000}]):
         imu = MPU6050(board.i2c(), accel_range=2, gyro=s.get("gyro", False))
-        rates = dev.add_sensor(s["name"], (imu,), s["rows"], s.get("rates"))
+        rec = ei_sensors.recording_for((imu,), 10, s["rows"])
+        rates = dev.add_sensor(s["name"], (imu,), rec, s.get("rates"))
         print(json.dumps({"rates": list(rates), "sensor": s["name"]}))
 
     def stop():
