@@ -391,7 +391,10 @@ class WebSocket:
                 got = sock.readinto(buf, n) if n else 0
         except OSError as e:
             self.abort()
-            raise WebSocketError("connection lost while reading: %s" % (e,))
+            timeout = e.args and e.args[0] in (11, 110, 116)  # EAGAIN, ETIMEDOUT (TLS), lwIP
+            raise WebSocketError(
+                "connection lost while reading: %s" % ("timed out" if timeout else e)
+            )
         if got != n:
             self.abort()
             if got is None:  # MicroPython: a socket timeout reads as "would block"
