@@ -153,6 +153,8 @@ class WebSocket:
             raise
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
+        if not _CPYTHON:
+            self._poll.ipoll(0)  # its result tuple is allocated now, not in a recv()
         self.n = 0
         self._op = -1
         self.frames = 0
