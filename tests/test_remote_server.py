@@ -31,7 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
 
 
 def hello(server: RemoteServer, version: int = 3, **over: Any) -> dict[str, Any]:
-    h: dict[str, Any] = {"version": version, "apiKey": server.api_key, "deviceId": "aa:bb:cc:00:00:01",
+    h: dict[str, Any] = {"version": version, "apiKey": server.api_key, "deviceId": "aa:bb:cc",
                          "deviceType": "TEST", "connection": "ip", "sensors": SENSORS}  # fmt: skip
     if version == 1:
         h["sensors"] = ["Accelerometer"]
@@ -255,7 +255,8 @@ def test_a_sampling_request_and_its_state(server: RemoteServer, tmp_path: Path) 
             out["err"] = await loop.run_in_executor(None, server.wait_done, r.json()["id"])
             # 3: device says finished before its upload is stored: not finished until it is
             r = await loop.run_in_executor(None, lambda: server.start_sampling(
-                "dev-1", label="three", lengthMs=100, intervalMs=10, category="testing"))  # fmt: skip
+                "dev-1", label="three", lengthMs=100, intervalMs=10,
+                category="testing"))  # fmt: skip
             req_id = r.json()["id"]
             await answer(ws)
             for m in ({"sampleStarted": True}, {"sample": True},
