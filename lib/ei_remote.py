@@ -34,7 +34,7 @@ import ei_encode
 import ei_options
 import ei_ws
 from ei_errors import IngestionError, TLSError, log
-from ei_time import sleep_ms, ticks_diff, ticks_ms, ticks_us
+from ei_time import sleep_ms, ticks_add, ticks_diff, ticks_ms, ticks_us
 
 RATES = (1000, 500, 200, 100, 62.5, 50, 25, 10, 5, 1)  # Hz offered when the caller names none
 _SNAPSHOT = '{"snapshotFailed":true,"error":"Device does not support snapshot streaming"}'
@@ -46,8 +46,9 @@ class RemoteRefused(Exception):
 
 def keepalive(now, heard, pinged, ping_ms, pong_ms):
     """What the link needs at `now` (ms ticks): 0 nothing, 1 a PING, 2 it is dead. `heard`:
-    when the server's last frame came; `pinged`: when we sent our last PING (-1: never)."""
-    if pinged >= 0 and ticks_diff(pinged, heard) >= 0:  # a PING waits for an answer
+    when the server's last frame came; `pinged`: when we sent our last PING (before `heard`:
+    none is waiting for an answer)."""
+    if ticks_diff(pinged, heard) >= 0:  # a PING waits for an answer
         return 2 if ticks_diff(now, pinged) >= pong_ms else 0
     return 1 if ticks_diff(now, heard) >= ping_ms else 0
 
@@ -202,7 +203,7 @@ class Device:
     def _session(self, stop):
         ws = self.ws
         heard = flushed = ticks_ms()
-        pinged = -1
+        pinged = ticks_add(heard, -1)
         frames = ws.frames
         while not (stop and stop()):
             now = ticks_ms()
@@ -228,7 +229,7 @@ class Device:
         if op != ei_ws.OP_TEXT:
             return None
         try:
-            msg = json.loads(self.ws.buf[: self.ws.n])
+            msg = json.loads(bytes(self.ws.buf[: self.ws.n]))
         except ValueError:
             return None
         return msg if isinstance(msg, dict) else None

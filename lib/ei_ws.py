@@ -70,11 +70,11 @@ def parse_url(url):
         raise ValueError("url must start with ws:// or wss://, not %r" % url)
     slash = rest.find("/")
     hostport, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
-    host, _, port = hostport.partition(":")
+    host, _, digits = hostport.partition(":")
     if not host or "@" in host or "[" in host or " " in rest:
         raise ValueError("url %r: give a host name or IPv4 address, no user or spaces" % url)
     try:
-        port = int(port) if port else (443 if tls else 80)
+        port = int(digits) if digits else (443 if tls else 80)
     except ValueError:
         port = 0
     if not 0 < port < 65536:
@@ -238,8 +238,6 @@ class WebSocket:
         self._frame_out(OP_PING, self._ctl, 0)
 
     def _frame_out(self, op, data, n):
-        if self._sock is None:
-            raise WebSocketError("not connected")
         head = self._head
         head[0] = 0x80 | op
         if n < 126:
@@ -271,13 +269,16 @@ class WebSocket:
             at = 0
 
     def _write(self, buf, n=-1):
+        sock = self._sock
+        if sock is None:
+            raise WebSocketError("not connected")
         if n < 0:
             n = len(buf)
         try:
             if _CPYTHON:
-                self._sock.sendall(memoryview(buf)[:n])
+                sock.sendall(memoryview(buf)[:n])
             else:
-                self._sock.write(buf, 0, n)
+                sock.write(buf, 0, n)
         except OSError as e:
             self.abort()
             raise WebSocketError("connection lost while sending: %s" % (e,))
@@ -295,11 +296,12 @@ class WebSocket:
                 return None
 
     def _readable(self, timeout_ms):
-        if self._sock is None:
+        poll = self._poll
+        if poll is None:
             raise WebSocketError("not connected")
-        if _CPYTHON and getattr(self._sock, "pending", None) and self._sock.pending():
-            return True
-        for _ in self._poll.ipoll(timeout_ms) if not _CPYTHON else self._poll.poll(timeout_ms):
+        if _CPYTHON:
+            return bool(getattr(self._sock, "pending", int)() or poll.poll(timeout_ms))
+        for _ in poll.ipoll(timeout_ms):
             return True
         return False
 
@@ -380,6 +382,8 @@ class WebSocket:
     def _read(self, buf, n):
         """Exactly n bytes into buf (from its start); EOF or a timeout drops the connection."""
         sock = self._sock
+        if sock is None:
+            raise WebSocketError("not connected")
         try:
             if _CPYTHON:
                 view = memoryview(buf)

@@ -38,18 +38,14 @@ def keepalive_results():
     t0 = wrap - 5000
     out = []
     for now, heard, pinged in (
-        (t0 + 29999, t0, -1),
-        (t0 + 30000, t0, -1),
+        (t0 + 29999, t0, t0 - 1),  # never pinged: a PING "before" the last frame heard
+        (t0 + 30000, t0, t0 - 1),
         (t0 + 39999, t0, t0 + 30000),
         (t0 + 40000, t0, t0 + 30000),
         (t0 + 40000, t0 + 35000, t0 + 30000),
         (t0 + 65000, t0 + 35000, t0 + 30000),
     ):
-        out.append(
-            ei_remote.keepalive(
-                now & wrap, heard & wrap, pinged if pinged < 0 else pinged & wrap, 30000, 10000
-            )
-        )
+        out.append(ei_remote.keepalive(now & wrap, heard & wrap, pinged & wrap, 30000, 10000))
     return out
 
 
