@@ -16,7 +16,7 @@ EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages
+.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages npm
 .DEFAULT_GOAL := help
 
 help:
@@ -42,7 +42,7 @@ $(STAMP): requirements-dev.txt
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
-test: lint typecheck mpy pytest
+test: lint typecheck mpy npm pytest
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -54,6 +54,18 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Test peers from npm (tests/peer/package-lock.json, pinned): the official edge-impulse-linux
+# remote management device code and the `ws` server. Install scripts are skipped: its native
+# extras (sharp, camera, audio) are not needed by the tests.
+NPM_DIR := build/npm
+npm: $(NPM_DIR)/.installed
+
+$(NPM_DIR)/.installed: tests/peer/package.json tests/peer/package-lock.json
+	mkdir -p $(NPM_DIR)
+	cp tests/peer/package.json tests/peer/package-lock.json $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Board code against the ESP32 and the RP2 (Pico W) stubs; host code against CPython's typeshed.
 typecheck: $(STAMP)

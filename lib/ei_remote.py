@@ -163,9 +163,9 @@ class Device:
                 raise
             except (ei_ws.WebSocketError, OSError) as e:
                 log("remote: connection lost: %s" % (e,))
-            ws.abort()
             if stop and stop():
-                break
+                break  # close() below says goodbye properly
+            ws.abort()
             failures += 1
             self.delay(self.backoff_ms(failures))
         ws.close()

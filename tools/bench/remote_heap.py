@@ -6,10 +6,12 @@ board32's own mpy-cross (-march=x86). The local server runs for real (ingestion 
 management); for the "remote" job a trigger thread waits until the board's hello registered
 it, then asks for a 1,000-row sample through the server's Studio API (POST start-sampling).
 
-    python tools/bench/remote_heap.py [--tls] [--binary board32|board32idf] [--write]
+    python tools/bench/remote_heap.py [--tls] [--binary board32|board32idf] [--frozen] [--write]
 
 board32 keeps mbedTLS's buffers in the MicroPython heap, like a Pico W; board32idf outside it,
-like an ESP32. --write puts the table in the "remote" section of BENCHMARKS.md.
+like an ESP32. --frozen first builds that binary with lib/ frozen into it (build.sh --frozen,
+a few minutes): the library's code then takes no heap, as in a firmware built with it.
+--write puts the figures in a "remote-..." section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -146,6 +148,22 @@ class Server:
         self.proc.wait(10)
 
 
+def build_frozen(board32: Path, variant: str) -> Path:
+    """board32 (or board32idf) with a copy of lib/ frozen in; returns the binary."""
+    out = ROOT / "build" / "board32-frozen"
+    src = out / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    shutil.copytree(ROOT / "lib", src / "lib")
+    manifest = out / "manifest.py"
+    manifest.write_text(f"freeze({str(src / 'lib')!r})\n")
+    subprocess.run(
+        [str(board32 / "build.sh"), "--frozen", str(manifest), "--out", str(out), "--variant",
+         variant], check=True,
+    )  # fmt: skip
+    return out / f"micropython-{variant}-frozen"
+
+
 def run_once(binary: Path, heap: int, job: str, server: Server, ca: Path | None) -> bool:
     while server.connected():  # the previous run's session must be gone first
         time.sleep(0.05)
@@ -155,7 +173,8 @@ def run_once(binary: Path, heap: int, job: str, server: Server, ca: Path | None)
         f"{API_KEY!r}, {HMAC_KEY!r}, '{scheme}://127.0.0.1:{server.ws_port}', "
         f"{str(ca) if ca else None!r})"
     )
-    env = dict(os.environ, MICROPYPATH=str(BUILD))
+    path = f".frozen:{BUILD}" if binary.name.endswith("-frozen") else str(BUILD)
+    env = dict(os.environ, MICROPYPATH=path)
     proc = subprocess.Popen(
         [str(binary), "-X", f"heapsize={heap}", "-c", code], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -198,11 +217,14 @@ def main() -> None:
     ap.add_argument("--board32", type=Path, default=BOARD32)
     ap.add_argument("--binary", default="board32", choices=["board32", "board32idf"])
     ap.add_argument("--tls", action="store_true", help="wss:// + https:// (default ws + http)")
+    ap.add_argument("--frozen", action="store_true", help="lib/ frozen into the binary")
     ap.add_argument("--jobs", nargs="+", default=["plain", "idle", "remote"])
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = ap.parse_args()
     compile_all(args.board32)
     binary = args.board32 / "bin" / f"micropython-{args.binary}"
+    if args.frozen:
+        binary = build_frozen(args.board32, args.binary)
     results = {}
     with tempfile.TemporaryDirectory(prefix="ei-remote-bench-") as tmp:
         ca = tls = None
@@ -213,14 +235,14 @@ def main() -> None:
         try:
             for job in args.jobs:
                 results[job] = smallest(binary, job, server, ca)
-                print(f"{args.binary} {'wss+https' if args.tls else 'ws+http'} {job}: "
+                print(f"{binary.name} {'wss+https' if args.tls else 'ws+http'} {job}: "
                       f"{results[job]:,} bytes", flush=True)  # fmt: skip
         finally:
             server.stop()
     if args.write:
-        name = f"remote-{args.binary}-{'tls' if args.tls else 'plain'}"
+        name = f"remote-{binary.name}-{'tls' if args.tls else 'plain'}"
         body = "\n".join(f"- {job}: {n:,} bytes" for job, n in results.items())
-        update_section(name, f"Remote management heap, {args.binary}, "
+        update_section(name, f"Remote management heap, {binary.name}, "
                        f"{'wss+https' if args.tls else 'ws+http'}", body)  # fmt: skip
 
 
