@@ -38,7 +38,15 @@ FORMAT = "cbor"  # "cbor" (smaller) or "json"
 INTERVAL_MS = 10  # time between rows: 10 ms = 100 Hz
 ROWS = 200  # rows per sample: ROWS * INTERVAL_MS = 2 s
 
-# --- Store and forward (examples/collect.py) ---------------------------------------------
+# --- Remote management (examples/remote.py): Studio starts the sampling ---------------------
+# None: from HOST and TLS. Edge Impulse: wss://remote-mgmt.edgeimpulse.com with TLS, or
+# ws://remote-mgmt.edgeimpulse.com without (what Edge Impulse writes into its own Wi-Fi
+# firmware; the API key then crosses the network in clear). Local server: ws://<HOST>:4802
+# (wss:// when it serves TLS). Or give a URL, e.g. "ws://192.168.1.20:4802".
+REMOTE_URL = None
+REMOTE_ROWS = 1000  # the longest sample the board keeps: 10 s at 100 Hz, 6 KB for 3 axes
+
+# --- Store and forward (examples/collect.py, and examples/remote.py when set) -------------
 SPOOL_DIR = "spool"  # signed recordings wait here on flash until they are delivered
 SPOOL_BYTES = 262144  # at most this much pending; put() raises SpoolFull beyond it
 UPLOAD_ATTEMPTS = 4  # tries per file for retryable failures (network, 5xx), with backoff
