@@ -29,6 +29,8 @@ SETTINGS = {
     "SPOOL_BYTES": int,
     "UPLOAD_ATTEMPTS": int,
     "UPLOAD_TOTAL_MS": int,
+    "REMOTE_URL": type(None),
+    "REMOTE_ROWS": int,
 }
 
 
