@@ -22,7 +22,7 @@ Settings are class attributes (override on the class or the instance): PING_MS, 
 HELLO_MS, BACKOFF_MS, BACKOFF_MAX_MS, FLUSH_MS, POLL_MS; `delay(ms)` is the one waiting hook.
 
 Memory: see README "Remote management" (measured on board32). A Device holds its WebSocket's
-buffers (1 KiB message + ~270 bytes) and a tuple per sensor; the Recordings are the caller's.
+buffers (512-byte messages + ~270 bytes) and a tuple per sensor; the Recordings are the caller's.
 Nothing grows with the session's length: a message allocates what parsing it needs, garbage
 once handled.
 """
@@ -74,7 +74,7 @@ class Device:
 
     def __init__(
         self, url, api_key, client, device_id, device_type, spool=None, ca=None,
-        insecure=False, timeout=10, fmt="cbor", unix_time=None, max_message=1024,
+        insecure=False, timeout=10, fmt="cbor", unix_time=None, max_message=512,
     ):  # fmt: skip
         ei_encode.check_text("api_key", api_key)
         ei_encode.check_text("device_id", device_id)
@@ -84,6 +84,7 @@ class Device:
             raise ValueError("client must be an ei_ingest Client, not %r" % (client,))
         if spool is not None and not hasattr(spool, "put"):
             raise ValueError("spool must be an ei_spool.Spool or None, not %r" % (spool,))
+        gc.collect()  # the buffers are allocated once: put them where the heap is whole
         self.ws = ei_ws.WebSocket(url, ca, insecure, timeout, max_message)
         self._api_key = api_key
         self.client = client
@@ -219,7 +220,9 @@ class Device:
             if self.spool and ticks_diff(now, flushed) >= self.FLUSH_MS:
                 flushed = now
                 self._flush()
-            self._handle(self._message(ws.recv(self.POLL_MS)))
+            job = self._handle(ws.recv(self.POLL_MS))
+            if job is not None:  # the request's message is garbage by now: not kept while
+                self._sample(*job)  # sampling and uploading
             if self._lost is not None:
                 lost, self._lost = self._lost, None
                 raise lost
@@ -243,23 +246,24 @@ class Device:
             except ei_ws.WebSocketError as e:
                 self._lost = e
 
-    def _handle(self, msg):
+    def _handle(self, op):
+        """Answer what needs no sampling; return a checked sample request to run, or None."""
+        msg = self._message(op)
         if msg is None:
-            return
+            return None
         req = msg.get("sample")
         if isinstance(req, dict):
             self.samples += 1
             try:
-                job = self._check(req)
+                return self._check(req)
             except ValueError as e:
                 log("remote: sample refused: %s" % e)
                 self._send(_error(str(e)))
-                return
-            self._sample(*job)
         elif "startSnapshot" in msg or "stopSnapshot" in msg:
             self._send(_SNAPSHOT)
         elif "err" in msg:
             log("remote: the server says: %s" % (msg["err"],))
+        return None
 
     def _check(self, req):
         """(sensor, rows, interval, label, category, path, hmac key), or ValueError naming the

@@ -14,12 +14,12 @@ are reassembled; a masked server frame, RSV bits or a bad opcode close with 1002
 `max_message` bytes with 1009 (as WebSocketError: the caller reconnects). No extension or
 subprotocol is offered, so none may be answered.
 
-Memory: one `max_message` buffer (1 KiB by default) for messages, 125 bytes for control frames,
-a 128-byte staging buffer for masked writes and a few small ones, all allocated once per
-WebSocket and reused by every connect(). Receiving a control frame, ping() and waiting for data
-allocate nothing (tests/test_ws.py proves it with heap_lock); each message received costs only
-what the caller makes of it. The connection itself: a socket, plus a TLS session for wss://
-(~20-35 KiB from mbedTLS, on Pico W from the Python heap).
+Memory: one `max_message` buffer for messages (512 bytes by default; a sample request is ~250),
+125 bytes for control frames, a 128-byte staging buffer for masked writes and a few small ones,
+all allocated once per WebSocket and reused by every connect(). Receiving a control frame,
+ping() and waiting for data allocate nothing (tests/test_ws.py proves it with heap_lock); each
+message received costs only what the caller makes of it. The connection itself: a socket, plus
+a TLS session for wss:// (~20-35 KiB from mbedTLS, on Pico W from the Python heap).
 """
 
 import socket
@@ -93,7 +93,7 @@ def accept_key(key):
 class WebSocket:
     """One websocket client connection to `url`; connect() again after any error."""
 
-    def __init__(self, url, ca=None, insecure=False, timeout=10, max_message=1024):
+    def __init__(self, url, ca=None, insecure=False, timeout=10, max_message=512):
         self.tls, self.host, self.port, self.path = parse_url(url)
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError("timeout must be a number of seconds > 0, not %r" % (timeout,))
@@ -113,7 +113,6 @@ class WebSocket:
             else:
                 ei_tls.warn_insecure(self.host)
         self.buf = bytearray(max_message)
-        self._mv = memoryview(self.buf)
         self._ctl = bytearray(_CTL_MAX)
         self._stage = bytearray(_STAGE)
         self._head = bytearray(14)
@@ -347,7 +346,7 @@ class WebSocket:
         if self.n == 0:
             self._read(self.buf, n)
         else:
-            self._read(self._mv[self.n : self.n + n], n)
+            self._read(memoryview(self.buf)[self.n : self.n + n], n)
         self.n += n
         if not b0 & 0x80:
             return OP_CONT

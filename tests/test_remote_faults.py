@@ -251,7 +251,7 @@ def test_fragmented_request_with_a_ping_between_the_fragments(
     assert answers[-1] == {"sampleFinished": True} and result["stored"] == 1
 
 
-@pytest.mark.parametrize("size", [1025, 70000, 1 << 33])
+@pytest.mark.parametrize("size", [513, 70000, 1 << 33])
 def test_oversized_frame_closes_with_1009_and_the_board_reconnects(
     tmp_path: Path, ingest: ServerProc, size: int
 ) -> None:
@@ -268,6 +268,24 @@ def test_oversized_frame_closes_with_1009_and_the_board_reconnects(
         result = run_board(tmp_path, spec(ws, ingest, stop_sessions=2))
     assert ws.close_codes[0] == 1009 and ws.connections == 2 and result["sessions"] == 2
     assert any("over" in line and "1009" in line for line in Board_logs(tmp_path))
+
+
+def test_a_message_of_exactly_max_message_bytes_is_served(
+    tmp_path: Path, ingest: ServerProc
+) -> None:
+    answers: list[dict[str, Any]] = []
+
+    def script(conn: Conn) -> None:
+        hello_ok(conn, [])
+        raw = json.dumps(request("full")).encode()
+        conn.send(1, raw + b" " * (512 - len(raw)))  # 512 bytes: the board's default bound
+        answers.extend(until_done(conn))
+        conn.close()
+
+    with StrictWsServer(script) as ws:
+        result = run_board(tmp_path, spec(ws, ingest, stop_samples=1))
+    assert answers[-1] == {"sampleFinished": True} and result["stored"] == 1
+    assert ws.violations == [] and ws.connections == 1
 
 
 @pytest.mark.parametrize(

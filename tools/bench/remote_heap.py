@@ -38,6 +38,7 @@ BUILD = ROOT / "build" / "board32"
 API_KEY = "ei_bench_remote_key"
 HMAC_KEY = "bench-remote-hmac"
 DEVICE = "02:e1:5a:00:00:01"  # the sim board's Wi-Fi MAC
+VERBOSE = False
 
 
 def compile_all(board32: Path) -> None:
@@ -194,7 +195,10 @@ def run_once(binary: Path, heap: int, job: str, server: Server, ca: Path | None)
         proc.kill()
         out, _ = proc.communicate()
     lines = out.decode(errors="replace").strip().splitlines()
-    return proc.returncode == 0 and bool(lines) and lines[-1] == "ok"
+    ok = proc.returncode == 0 and bool(lines) and lines[-1] == "ok"
+    if VERBOSE:
+        print(f"  {job} {heap}: {'ok' if ok else ' | '.join(lines[-3:])}", flush=True)
+    return ok
 
 
 def smallest(binary: Path, job: str, server: Server, ca: Path | None) -> int:
@@ -218,13 +222,19 @@ def main() -> None:
     ap.add_argument("--binary", default="board32", choices=["board32", "board32idf"])
     ap.add_argument("--tls", action="store_true", help="wss:// + https:// (default ws + http)")
     ap.add_argument("--frozen", action="store_true", help="lib/ frozen into the binary")
+    ap.add_argument("--reuse", action="store_true", help="--frozen: reuse the last build")
     ap.add_argument("--jobs", nargs="+", default=["plain", "idle", "remote"])
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every run")
     args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     compile_all(args.board32)
     binary = args.board32 / "bin" / f"micropython-{args.binary}"
     if args.frozen:
-        binary = build_frozen(args.board32, args.binary)
+        binary = ROOT / "build" / "board32-frozen" / f"micropython-{args.binary}-frozen"
+        if not args.reuse or not binary.exists():
+            binary = build_frozen(args.board32, args.binary)
     results = {}
     with tempfile.TemporaryDirectory(prefix="ei-remote-bench-") as tmp:
         ca = tls = None
