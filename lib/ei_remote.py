@@ -16,10 +16,13 @@ A sample whose upload fails goes to the spool when there is one (the error says 
 is flushed a file at a time when idle. Any drop reconnects after a backoff (exponential, with
 jitter) and says hello again; a refused hello (wrong API key) raises RemoteRefused, no retry.
 The socket is not read while sampling or uploading: frames that arrive meanwhile (a PING, the
-next request) are handled afterwards, in order.
+next request) are handled afterwards, in order. With wss:// and https:// both, the websocket is
+closed for the upload and reopened after it (UPLOAD_ALONE), so that only one TLS session is
+open at a time; `sampleFinished` (or the error) then goes out on the new session, after hello.
 
 Settings are class attributes (override on the class or the instance): PING_MS, PONG_MS,
-HELLO_MS, BACKOFF_MS, BACKOFF_MAX_MS, FLUSH_MS, POLL_MS; `delay(ms)` is the one waiting hook.
+HELLO_MS, BACKOFF_MS, BACKOFF_MAX_MS, FLUSH_MS, POLL_MS, UPLOAD_ALONE; `delay(ms)` is the one
+waiting hook.
 
 Memory: see README "Remote management" (measured on board32). A Device holds its WebSocket's
 buffers (512-byte messages + ~270 bytes) and a tuple per sensor; the Recordings are the caller's.
@@ -71,6 +74,9 @@ class Device:
     BACKOFF_MAX_MS = 60000
     FLUSH_MS = 60000  # idle: send the oldest spooled sample this often
     POLL_MS = 1000  # longest wait for a frame before stop() and the timers are checked
+    # Close the websocket while uploading and reopen it after (None: when both are TLS, so that
+    # only one TLS session is open at a time: two do not fit a Pico W's heap, see the README).
+    UPLOAD_ALONE = None
 
     def __init__(
         self, url, api_key, client, device_id, device_type, spool=None, ca=None,
@@ -98,6 +104,7 @@ class Device:
         self.stored = 0  # samples the ingestion service took
         self.sessions = 0  # hellos the server accepted
         self._lost = None
+        self._owed = None
 
     def __repr__(self):
         return "<Device %s %r>" % (self.device_id, self.ws)
@@ -153,11 +160,8 @@ class Device:
         failures = 0
         while not (stop and stop()):
             try:
-                ws.connect()
-                self._hello()
+                self._open()
                 failures = 0
-                self.sessions += 1
-                log("remote: connected to %s:%d as %s" % (ws.host, ws.port, self.device_id))
                 self._session(stop)
             except (RemoteRefused, TLSError):
                 ws.abort()
@@ -182,6 +186,17 @@ class Device:
         """Wait before reconnecting; override to schedule differently."""
         log("remote: reconnecting in %d ms" % ms)
         sleep_ms(ms)
+
+    def _open(self):
+        """Connect, say hello, and deliver a request's last word that a lost link kept back."""
+        ws = self.ws
+        ws.connect()
+        self._hello()
+        self.sessions += 1
+        log("remote: connected to %s:%d as %s" % (ws.host, ws.port, self.device_id))
+        owed, self._owed = self._owed, None
+        if owed is not None:
+            ws.send(owed)
 
     def _hello(self):
         ws = self.ws
@@ -237,14 +252,18 @@ class Device:
             return None
         return msg if isinstance(msg, dict) else None
 
-    def _send(self, text):
-        """Send a status message; a lost link is raised once the request is done, so a sample
-        in hand is still uploaded (or spooled)."""
+    def _send(self, text, last=False):
+        """Send a status message. A lost link is raised once the request is done, so a sample
+        in hand is still uploaded (or spooled); a request's `last` word waits for the next
+        hello."""
         if self._lost is None:
             try:
                 self.ws.send(text)
+                return
             except ei_ws.WebSocketError as e:
                 self._lost = e
+        if last:
+            self._owed = text
 
     def _handle(self, op):
         """Answer what needs no sampling; return a checked sample request to run, or None."""
@@ -323,12 +342,20 @@ class Device:
         if late:
             log("remote: %d of %d rows late" % (late, rows))
         self._send('{"sampleUploading":true}')
+        alone = self.UPLOAD_ALONE
+        if alone is None:
+            alone = self.ws.tls and getattr(self.client, "tls", False)
+        if alone:  # one TLS session at a time: the websocket's is freed before the upload's
+            self.ws.close()
         why = self._upload(rec, label, category, path, key)
-        if why is None:
-            self._send('{"sampleFinished":true}')
-        else:
+        if why is not None:
             log("remote: " + why)
-            self._send(_error(why))
+        if alone and self._lost is None:
+            try:
+                self._open()
+            except (ei_ws.WebSocketError, OSError) as e:  # serve() reconnects, then says
+                self._lost = e  # the last word
+        self._send('{"sampleFinished":true}' if why is None else _error(why), True)
 
     def _upload(self, rec, label, category, path, key):
         """None once stored, else why not (and whether the spool kept the sample)."""

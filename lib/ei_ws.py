@@ -22,6 +22,9 @@ message received costs only what the caller makes of it. The connection itself: 
 a TLS session for wss:// (~20-35 KiB from mbedTLS, on Pico W from the Python heap).
 """
 
+import os
+import random
+import select
 import socket
 import sys
 
@@ -33,10 +36,6 @@ except ImportError:  # CPython
         return x
 
 
-import os
-import random
-import select
-
 OP_CONT = const(0)
 OP_TEXT = const(1)
 OP_BINARY = const(2)
@@ -45,7 +44,6 @@ OP_PING = const(9)
 OP_PONG = const(10)
 _CTL_MAX = const(125)
 _STAGE = const(128)
-_HEAD_MAX = const(512)  # longest handshake answer line we read
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _CPYTHON = sys.implementation.name == "cpython"
 
@@ -101,8 +99,7 @@ class WebSocket:
             raise ValueError("max_message must be an int >= 256 (bytes), not %r" % (max_message,))
         self.timeout = timeout
         self._insecure = bool(insecure)
-        self._ca = None
-        self._spans = ()
+        self._ca, self._spans = None, ()
         if self.tls:
             import ei_tls
 
@@ -115,7 +112,7 @@ class WebSocket:
         self.buf = bytearray(max_message)
         self._ctl = bytearray(_CTL_MAX)
         self._stage = bytearray(_STAGE)
-        self._head = bytearray(14)
+        self._head = bytearray(8)
         self._sock = None
         self._poll = None
         self._closing = False
@@ -163,11 +160,12 @@ class WebSocket:
         from binascii import b2a_base64
 
         key = b2a_base64(os.urandom(16)).strip()
-        self._write(
+        req = (
             b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
             % (self.path.encode(), self.host.encode(), self.port, key)
         )
+        self._write(req, len(req))
         status = self._line()
         if status[:9] not in (b"HTTP/1.1 ", b"HTTP/1.0 ") or status[9:13] != b"101 ":
             raise WebSocketError("no websocket upgrade, the server answered %r" % status[:60])
@@ -193,7 +191,7 @@ class WebSocket:
         """One handshake line, read a byte at a time so no frame byte is read early."""
         buf = self.buf
         n = 0
-        limit = min(_HEAD_MAX, len(buf))
+        limit = len(buf)  # the longest answer line we take
         while True:
             self._read(self._head, 1)
             b = self._head[0]
@@ -206,8 +204,7 @@ class WebSocket:
 
     def abort(self):
         """Drop the connection at once, without a close handshake."""
-        sock, self._sock = self._sock, None
-        self._poll = None
+        sock, self._sock, self._poll = self._sock, None, None
         if sock is not None:
             try:
                 sock.close()
@@ -237,29 +234,26 @@ class WebSocket:
         self._frame_out(OP_PING, self._ctl, 0)
 
     def _frame_out(self, op, data, n):
-        head = self._head
-        head[0] = 0x80 | op
+        stage = self._stage
+        mask = self._head  # the masking key, kept for every chunk of the payload
+        stage[0] = 0x80 | op
         if n < 126:
-            head[1] = 0x80 | n
-            h = 2
+            stage[1] = 0x80 | n
+            at = 2
         elif n < 65536:
-            head[1] = 0x80 | 126
-            head[2] = n >> 8
-            head[3] = n & 255
-            h = 4
+            stage[1] = 0x80 | 126
+            stage[2] = n >> 8
+            stage[3] = n & 255
+            at = 4
         else:
             raise WebSocketError("message of %d bytes is over this client's 65535" % n)
         for k in range(4):
-            head[h + k] = random.getrandbits(8)
-        stage = self._stage
-        for k in range(h + 4):
-            stage[k] = head[k]
-        at = h + 4
-        mask = h
+            mask[k] = stage[at] = random.getrandbits(8)
+            at += 1
         i = 0
         while True:
             while i < n and at < _STAGE:
-                stage[at] = data[i] ^ head[mask + (i & 3)]
+                stage[at] = data[i] ^ mask[i & 3]
                 at += 1
                 i += 1
             self._write(stage, at)
@@ -267,12 +261,10 @@ class WebSocket:
                 return
             at = 0
 
-    def _write(self, buf, n=-1):
+    def _write(self, buf, n):
         sock = self._sock
         if sock is None:
             raise WebSocketError("not connected")
-        if n < 0:
-            n = len(buf)
         try:
             if _CPYTHON:
                 sock.sendall(memoryview(buf)[:n])

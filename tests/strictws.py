@@ -16,7 +16,7 @@ wrong Sec-WebSocket-Accept.
 ``message()`` -> (opcode, payload) of the next whole data message (PINGs answered with PONGs
 on the way, every frame kept in ``frames``), ``json()`` -> the next text message decoded,
 ``send(opcode, payload, fin=True)``, ``text(obj)`` (a JSON text frame), ``close(code)``,
-``drop()`` (no close handshake), ``sock`` for anything raw.
+``drop(reset=False)`` (no close handshake; with a TCP RST if asked), ``sock`` for anything raw.
 """
 
 from __future__ import annotations
@@ -130,9 +130,13 @@ class Conn:
             pass
         self.drop()
 
-    def drop(self) -> None:
+    def drop(self, reset: bool = False) -> None:
+        """Close without a close frame; `reset`: with a TCP RST, so the peer's next write fails."""
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
+            if reset:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self.sock.close()

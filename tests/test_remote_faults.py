@@ -403,3 +403,53 @@ def test_board_reads_are_bounded_while_the_socket_is_silent(
         done.set()
     assert result["sessions"] == 2
     assert any("timed out" in x for x in Board_logs(tmp_path)), Board_logs(tmp_path)
+
+
+def test_upload_alone_closes_the_websocket_and_reports_after_the_next_hello(
+    tmp_path: Path, ingest: ServerProc
+) -> None:
+    """What wss + https does by default (one TLS session at a time), forced here on ws."""
+    seen: list[Any] = []
+
+    def script(conn: Conn) -> None:
+        hello_ok(conn, seen)
+        if len(seen) == 1:
+            conn.text(request("alone"))
+            while True:
+                seen.append(conn.json())  # ends with the board's close frame (Closed)
+        seen.append(conn.json())
+
+    with StrictWsServer(script) as ws:
+        board_spec = spec(ws, ingest, stop_samples=1)
+        board_spec["settings"]["UPLOAD_ALONE"] = True
+        result = run_board(tmp_path, board_spec)
+    assert ws.violations == [] and ws.connections == 2 and ws.close_codes == [1000]
+    hello = seen[0]
+    assert seen[1:] == [{"sample": True}, {"sampleStarted": True}, {"sampleUploading": True},
+                        hello, {"sampleFinished": True}]  # fmt: skip
+    assert result["stored"] == 1 and result["sessions"] == 2
+
+
+def test_a_link_lost_during_the_upload_gets_its_last_word_after_reconnecting(
+    tmp_path: Path, ingest: ServerProc
+) -> None:
+    seen: list[Any] = []
+
+    def script(conn: Conn) -> None:
+        hello_ok(conn, seen)
+        if len(seen) == 1:
+            conn.text(request("lost-link"))
+            while seen[-1] != {"sampleUploading": True}:
+                seen.append(conn.json())
+            conn.drop(reset=True)  # while the board uploads: its next write fails
+            return
+        seen.append(conn.json())
+
+    ingest.set_fault(stall_seconds=1, count=1)  # the upload outlasts the drop by far
+    try:
+        with StrictWsServer(script) as ws:
+            result = run_board(tmp_path, spec(ws, ingest, stop_sessions=2))
+    finally:
+        ingest.clear_faults()
+    assert ws.connections == 2 and result["stored"] == 1 and result["sessions"] == 2
+    assert seen[-2]["hello"]["deviceId"] == DEVICE and seen[-1] == {"sampleFinished": True}

@@ -130,6 +130,19 @@ def test_disconnect_fails_the_open_request_but_a_replaced_link_does_not() -> Non
     assert err.value.status == 404
 
 
+def test_a_board_that_closes_for_its_upload_reports_after_its_next_hello() -> None:
+    hub, _, link, device = hub_with_device()
+    req = start(hub)
+    hub.message(device, {"sample": True})
+    hub.message(device, {"sampleUploading": True})
+    hub.gone(device, link)  # the websocket closes for the upload: not a failure yet
+    assert hub.request_state(req.id)["state"] == "uploading"
+    hub.on_stored(*stored("wave", "training", "dev", 3))
+    again, _ = hub.hello(FakeLink(), dict(HELLO))
+    hub.message(again, {"sampleFinished": True})
+    assert hub.request_state(req.id)["state"] == "finished"
+
+
 def test_keepalive_decisions() -> None:
     # (now, last heard, last ping) with ping after 30 s, close after 75 s of silence
     assert keepalive_action(129.9, 100, None, 30, 75) is None

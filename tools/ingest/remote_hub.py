@@ -302,13 +302,16 @@ class RemoteHub:
         device.last_seen = self.wall()
 
     def gone(self, device: Device, link: Link) -> None:
-        """The link closed: the device is disconnected and its open request failed."""
+        """The link closed: the device is disconnected. Its open request fails, unless it was
+        uploading: a board may close its websocket for the upload (one TLS session at a time)
+        and report after its next hello; the request's deadline still applies."""
         current = self.devices.get(device.device_id)
         if current is None or current.link is not link:
             return  # a newer connection of the same device took over
         current.link = None
         for req in self._open_requests(device.device_id):
-            req.error = "the device disconnected before the sample was finished"
+            if "sampleUploading" not in req.progress:
+                req.error = "the device disconnected before the sample was finished"
 
     def message(self, device: Device, msg: Any) -> None:
         """A device message (progress, sample true/false); anything else is ignored."""
