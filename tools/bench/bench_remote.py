@@ -5,6 +5,8 @@ prints "ok" last. Both jobs sample the sim MPU6050 (3 axes, int16) into a 1,000-
 and upload it, so their difference is what remote management costs:
     plain    Wi-Fi (sim), sample, Client.upload()             (the plain upload)
     remote   Wi-Fi, Device: websocket, hello, the server's sample request, sample, upload
+             (over wss + https the websocket is closed for the upload: UPLOAD_ALONE)
+    remote-open  the same with the websocket kept open during the upload, whatever the TLS
     idle     Wi-Fi, Device: websocket, hello, then the session idles until the server's PING
              has been answered and a few idle rounds went by
 """
@@ -44,16 +46,19 @@ def run(job, host, port, api_key, hmac_key, ws_url="", ca=None):
 
     dev = ei_remote.Device(ws_url, api_key, client, mac, board.DEVICE_TYPE, ca=ca)
     dev.add_sensor("Accelerometer", (imu,), rec, (RATE,))
-    if job == "remote":
-        dev.serve(lambda: dev.samples >= 1)
-        print("ok" if dev.stored == 1 else "sample not stored")
+    lost = []
+    dev.delay = lost.append  # a lost connection fails the job at once, no retries
+    if job in ("remote", "remote-open"):
+        dev.UPLOAD_ALONE = None if job == "remote" else False  # remote-open: stays open
+        dev.serve(lambda: lost or dev.samples >= 1)
+        print("ok" if dev.stored == 1 and not lost else "sample not stored")
         return
     rounds = [0]
 
     def idle_enough():
         rounds[0] += 1
-        return dev.sessions and dev.ws.frames >= 2 and rounds[0] > 5
+        return lost or (dev.sessions and dev.ws.frames >= 2 and rounds[0] > 5)
 
     dev.PING_MS = 100
     dev.serve(idle_enough)
-    print("ok")
+    print("ok" if not lost else "connection lost")
