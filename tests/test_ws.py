@@ -51,6 +51,23 @@ def test_backoff_grows_to_its_cap_with_jitter(unit: dict[str, Any]) -> None:
     assert len(set(unit["backoff"][8:])) > 1
 
 
+def test_bad_calls_name_what_is_wrong(unit: dict[str, Any]) -> None:
+    bad = unit["bad"]
+    assert bad["url"] == "url must start with ws:// or wss://, not 'http://x'"
+    assert "api_key" in bad["api_key"] and "device_id" in bad["device_id"]
+    assert bad["client"] == "client must be an ei_ingest Client, not 3"
+    assert bad["spool"] == "spool must be an ei_spool.Spool or None, not 'spool'"
+    assert bad["axes"] == "rec must be a Recording with the 3 axes of the sources"
+    assert bad["not_rec"] == "rec must be a Recording with the 3 axes of the sources"
+    assert bad["rates"] == "rates must be a number > 0, not 0"
+    assert bad["too_fast"].startswith("sensor 'Acc': a read takes ")
+    assert bad["serve"].startswith("add_sensor() first")
+    assert bad["wss_ca"] == "wss:// needs ca=<DER bytes or file>, or insecure=True"
+    assert bad["timeout"].startswith("timeout must be a number of seconds > 0")
+    assert bad["max_message"] == "max_message must be an int >= 256 (bytes), not 100"
+    assert bad["duplicate"] == "sensor 'Acc' is already added"
+
+
 def _answer_pings(conn: Conn) -> None:
     while True:
         conn.message()  # answers every PING with a PONG, echoes nothing else
