@@ -20,24 +20,20 @@ next request) are handled afterwards, in order. With wss:// and https:// both, t
 closed for the upload and reopened after it (UPLOAD_ALONE), so that only one TLS session is
 open at a time; `sampleFinished` (or the error) then goes out on the new session, after hello.
 
-Settings are class attributes (override on the class or the instance): PING_MS, PONG_MS,
-HELLO_MS, BACKOFF_MS, BACKOFF_MAX_MS, FLUSH_MS, POLL_MS, UPLOAD_ALONE; `delay(ms)` is the one
-waiting hook.
+Settings are class attributes (on the class or the instance): PING_MS, PONG_MS, HELLO_MS,
+BACKOFF_MS, BACKOFF_MAX_MS, FLUSH_MS, POLL_MS, UPLOAD_ALONE; `delay(ms)` is the waiting hook.
 
-Memory: a Device holds its WebSocket's buffers (512-byte messages + ~270 bytes) and a tuple per
-sensor; the Recordings are the caller's. Nothing grows with the session's length: a message
-allocates what parsing it needs, garbage once handled. Measured (tools/bench/remote_heap.py,
-board32, smallest heap for a 1,000-row 3-axis sample of the sim board, README "Studio starts
-the sampling"): over ws + http the session and its upload take 4.6 KiB more than a plain upload
-with lib/ frozen, 21.1 KiB as .mpy (16 KiB of it ei_ws's and ei_remote's code); over wss +
-https 153,040 bytes in all with the websocket closed for the upload, 182,368 with both TLS
-sessions open (over a Pico W's ~160 KiB).
+Memory: the WebSocket's buffers (512-byte messages + ~270 bytes), a tuple per sensor (the
+Recordings are the caller's); nothing grows with the session's length. Measured on board32
+(tools/bench/remote_heap.py; README "Studio starts the sampling"), a 1,000-row 3-axis sample:
+over ws + http the session and its upload take 4.6 KiB more than a plain upload with lib/
+frozen, 21.1 KiB as .mpy (16 KiB of it ei_ws's and ei_remote's code); over wss + https 153,040
+bytes in all, the websocket closed for the upload; 182,368 with both TLS sessions open.
 """
 
 import gc
 import json
 
-import ei_encode
 import ei_options
 import ei_ws
 from ei_errors import IngestionError, TLSError, log
@@ -58,6 +54,15 @@ def keepalive(now, heard, pinged, ping_ms, pong_ms):
     if ticks_diff(pinged, heard) >= 0:  # a PING waits for an answer
         return 2 if ticks_diff(now, pinged) >= pong_ms else 0
     return 1 if ticks_diff(now, heard) >= ping_ms else 0
+
+
+def _text(field, value):
+    """A non-empty str without control characters: it goes into JSON and HTTP headers."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("%s must be a non-empty string, not %r" % (field, value))
+    for c in value:
+        if ord(c) < 0x20 or c == "\x7f":
+            raise ValueError("%s contains a control character: %r" % (field, value))
 
 
 def _number(field, value):
@@ -86,10 +91,11 @@ class Device:
         self, url, api_key, client, device_id, device_type, spool=None, ca=None,
         insecure=False, timeout=10, fmt="cbor", unix_time=None, max_message=512,
     ):  # fmt: skip
-        ei_encode.check_text("api_key", api_key)
-        ei_encode.check_text("device_id", device_id)
-        ei_encode.check_device_type(device_type)
-        ei_encode.check_format(fmt)
+        _text("api_key", api_key)
+        _text("device_id", device_id)
+        _text("device_type", device_type)
+        if fmt not in ("cbor", "json"):
+            raise ValueError("fmt must be 'cbor' or 'json', not %r" % (fmt,))
         if not hasattr(client, "upload"):
             raise ValueError("client must be an ei_ingest Client, not %r" % (client,))
         if spool is not None and not hasattr(spool, "put"):
@@ -118,7 +124,7 @@ class Device:
         `rec` (ei_sensors.recording_for(sources, ...)). The rates announced are those of
         `rates` (Hz; default RATES) whose interval is at least twice what one read of all the
         sources takes here; returns them."""
-        ei_encode.check_text("name", name)
+        _text("name", name)
         for s in self.sensors:
             if s[0] == name:
                 raise ValueError("sensor %r is already added" % name)
@@ -317,15 +323,17 @@ class Device:
                 % (length, rows, interval, sensor[0], cap, int(cap * interval))
             )
         label = req.get("label")
-        ei_encode.check_text("label", label)
+        _text("label", label)
         path = req.get("path")
         parts = path.split("/") if isinstance(path, str) else ()
         if len(parts) != 4 or parts[0] or parts[1] != "api" or parts[3] not in ("files", "data"):
             raise ValueError("path must be /api/<category>/files or /data, not %r" % (path,))
-        ei_options.check_category(parts[2])
+        if parts[2] not in ei_options.CATEGORIES:
+            cats = ", ".join(ei_options.CATEGORIES)
+            raise ValueError("category must be one of %s, not %r" % (cats, parts[2]))
         key = req.get("hmacKey") or None
         if key is not None:
-            ei_encode.check_text("hmacKey", key)
+            _text("hmacKey", key)
         return sensor, rows, interval, label, parts[2], path, key
 
     def _sample(self, sensor, rows, interval, label, category, path, key):
