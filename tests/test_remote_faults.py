@@ -60,8 +60,8 @@ def until_done(conn: Conn) -> list[dict[str, Any]]:
             return got
 
 
-def run_board(tmp_path: Path, board_spec: dict[str, Any]) -> dict[str, Any]:
-    board = Board(tmp_path, board_spec)
+def run_board(tmp_path: Path, board_spec: dict[str, Any], name: str = "board") -> dict[str, Any]:
+    board = Board(tmp_path, board_spec, name)
     try:
         return board.result()
     finally:
@@ -127,8 +127,8 @@ def test_server_drops_the_socket_board_reconnects_and_says_hello_again(
     assert any("connection lost" in line for line in Board_logs(tmp_path))
 
 
-def Board_logs(tmp_path: Path) -> list[str]:  # noqa: N802 - reads the board's output file
-    out = (tmp_path / "board.out").read_text()
+def Board_logs(tmp_path: Path, name: str = "board") -> list[str]:  # noqa: N802
+    out = (tmp_path / f"{name}.out").read_text()  # the board's output file
     return [json.loads(x)["log"] for x in out.splitlines() if x.startswith('{"log"')]
 
 
@@ -453,3 +453,41 @@ def test_a_link_lost_during_the_upload_gets_its_last_word_after_reconnecting(
         ingest.clear_faults()
     assert ws.connections == 2 and result["stored"] == 1 and result["sessions"] == 2
     assert seen[-2]["hello"]["deviceId"] == DEVICE and seen[-1] == {"sampleFinished": True}
+
+
+def test_a_slow_spool_flush_is_not_taken_for_a_dead_link(
+    tmp_path: Path, ingest: ServerProc
+) -> None:
+    """PING_MS and FLUSH_MS equal: the board PINGs, then flushes a spooled sample in the same
+    round while the upload stalls for longer than PONG_MS. The PONG waits unread in the socket
+    and is read before the link is judged: no dead link."""
+    spool = str(tmp_path / "spool")
+
+    def offline(conn: Conn) -> None:
+        hello_ok(conn, [])
+        conn.text(request("slow-flush"))
+        until_done(conn)
+        conn.close()
+
+    with StrictWsServer(offline) as ws:  # 1: the upload cannot connect: the spool keeps it
+        first = spec(ws, ingest, stop_samples=1, spool=spool)
+        first["port"] = free_port()
+        assert run_board(tmp_path, first)["spooled"] == 1
+
+    def quiet(conn: Conn) -> None:
+        hello_ok(conn, [])
+        while True:
+            conn.message()  # answers every PING, says nothing else
+
+    ingest.set_fault(stall_seconds=1, count=1)
+    try:
+        with StrictWsServer(quiet) as ws:  # 2: the flush
+            second = spec(ws, ingest, stop_samples=0, drain_spool=True, spool=spool)
+            second["settings"].update(FLUSH_MS=100, PING_MS=100, PONG_MS=300)
+            result = run_board(tmp_path, second, "board2")
+    finally:
+        ingest.clear_faults()
+    logs = Board_logs(tmp_path, "board2")
+    assert result["spooled"] == 0 and result["sessions"] == 1, logs
+    assert not any("no answer to a PING" in x for x in logs)
+    assert [s["label"] for s in ingest.samples()].count("slow-flush") == 1
