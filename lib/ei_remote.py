@@ -49,9 +49,9 @@ class RemoteRefused(Exception):
 
 def keepalive(now, heard, pinged, ping_ms, pong_ms):
     """What the link needs at `now` (ms ticks): 0 nothing, 1 a PING, 2 it is dead. `heard`:
-    when the server's last frame came; `pinged`: when we sent our last PING (before `heard`:
-    none is waiting for an answer)."""
-    if ticks_diff(pinged, heard) >= 0:  # a PING waits for an answer
+    when the server's last frame came; `pinged`: when we sent our last PING (not after `heard`:
+    none is waiting for an answer; a PONG can come back within the same millisecond)."""
+    if ticks_diff(pinged, heard) > 0:  # a PING waits for an answer
         return 2 if ticks_diff(now, pinged) >= pong_ms else 0
     return 1 if ticks_diff(now, heard) >= ping_ms else 0
 

@@ -94,3 +94,17 @@ def test_studio_starts_sampling_and_the_sample_is_stored(
     headers = {k.lower(): v for k, v in seen["headers"].items()}
     assert headers["x-label"] == "wave%20%C3%A9"
     assert headers["x-file-name"].startswith("wave__.")
+
+
+def test_an_idle_board_keeps_its_session_with_pings(server: RemoteServer, tmp_path: Path) -> None:
+    """The board PINGs the quiet server every 100 ms; every PONG keeps the session (a PONG
+    back within the PING's own millisecond included): 8 frames, one session, no reconnect."""
+    spec = board_spec(server, tmp_path, stop_samples=1 << 30, stop_frames=8)
+    spec["settings"] = {"PING_MS": 100, "PONG_MS": 2000, "POLL_MS": 50}
+    board = Board(tmp_path, spec)
+    try:
+        result = board.result()
+    finally:
+        board.stop()
+    assert result["sessions"] == 1, board.output()
+    assert not any("connection lost" in line for line in board.logs())

@@ -143,6 +143,20 @@ def test_a_board_that_closes_for_its_upload_reports_after_its_next_hello() -> No
     assert hub.request_state(req.id)["state"] == "finished"
 
 
+def test_a_request_from_a_connection_gone_silent_does_not_block_the_next() -> None:
+    hub, _, link, device = hub_with_device()
+    req = start(hub)
+    hub.message(device, {"sampleUploading": True})
+    hub.gone(device, link)
+    hub.hello(FakeLink(), dict(HELLO))  # back, but says nothing about the old request
+    newer = start(hub)
+    assert "reconnected without saying" in hub.request_state(req.id)["error"]
+    assert hub.request_state(newer.id)["state"] == "requested"
+    with pytest.raises(SamplingError) as err:  # the new one, on the live link, does block
+        start(hub)
+    assert err.value.status == 409
+
+
 def test_keepalive_decisions() -> None:
     # (now, last heard, last ping) with ping after 30 s, close after 75 s of silence
     assert keepalive_action(129.9, 100, None, 30, 75) is None

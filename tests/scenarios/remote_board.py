@@ -5,8 +5,9 @@ then a last line {"samples": n, "stored": n, "sessions": n, "delays": [...], "er
 
 SPEC keys: url, api_key, hmac_key, host, port, tls, ca (DER file for https/wss), sensors
 ([{"name", "rows", "rates" (or null), "gyro"}]), spool (dir or null), settings (Device class
-attributes, e.g. {"PING_MS": 500}), stop_samples / stop_sessions / stop_failures (stop after
-that many sample requests / accepted hellos / reconnect waits), drain_spool (and only once the
+attributes, e.g. {"PING_MS": 500}), stop_samples / stop_sessions / stop_failures / stop_frames
+(stop after that many sample requests / accepted hellos / reconnect waits / frames received in
+the current session), drain_spool (and only once the
 spool is empty), record_delays (do not sleep between reconnects, record the waits), fmt.
 """
 
@@ -63,6 +64,7 @@ def main(path):
         return (
             (dev.samples >= spec.get("stop_samples", 1 << 30) and drained)
             or dev.sessions >= spec.get("stop_sessions", 1 << 30)
+            or dev.ws.frames >= spec.get("stop_frames", 1 << 30)
             or len(delays) >= spec.get("stop_failures", 1 << 30)
         )
 

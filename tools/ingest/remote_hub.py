@@ -121,6 +121,7 @@ class SamplingRequest:
     category: str
     path: str
     created: float  # hub clock (seconds)
+    link: Link | None = None  # the connection the request went out on
     accepted: bool = False
     progress: dict[str, float] = field(default_factory=dict)  # event -> seconds after created
     progress_percentage: float | None = None
@@ -384,6 +385,10 @@ class RemoteHub:
         device = self.devices.get(device_id)
         if device is None or device.link is None:
             raise SamplingError(404, f"device {device_id!r} is not connected")
+        for old in self._open_requests(device_id):
+            if old.link is not device.link:  # sent on a connection since gone; had the board's
+                # last word been coming, it would have followed its new hello
+                old.error = "the device reconnected without saying how the sample ended"
         busy = self._open_requests(device_id)
         if busy:
             raise SamplingError(409, f"device {device_id!r} is busy with request {busy[0].id}")
@@ -397,6 +402,7 @@ class RemoteHub:
             category=checked["category"],
             path=f"/api/{checked['category']}/data",
             created=self.clock(),
+            link=device.link,
         )
         sample: dict[str, Any] = {
             "label": req.label, "length": req.length_ms, "path": req.path,
