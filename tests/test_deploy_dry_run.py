@@ -27,10 +27,10 @@ HMAC_KEY = "{SECRETS[1]}"
 '''
 
 
-def _deploy(*args: str) -> subprocess.CompletedProcess[str]:
+def _deploy(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "deploy.py"), *args],
-        cwd=ROOT,
+        [sys.executable, str(root / "tools" / "deploy.py"), *args],
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=300,
@@ -62,6 +62,20 @@ def _mpremote_accepts(seg: list[str]) -> None:
 
 
 @pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """What deploy.py reads, copied to tmp_path: it writes build/ next to itself, and tests
+    never write into the source tree."""
+    root = tmp_path / "repo"
+    for name in ("lib", "boards", "examples"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "tools").mkdir()
+    for name in ("deploy.py", "make_ca_bundle.py"):
+        shutil.copy2(ROOT / "tools" / name, root / "tools" / name)
+    shutil.copy2(ROOT / "config.example.py", root / "config.example.py")
+    return root
+
+
+@pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.py"
     path.write_text(CONFIG)
@@ -69,9 +83,12 @@ def config(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("board", sorted(deploy.BOARDS))
-def test_dry_run_names_every_file(board: str, config: Path) -> None:
+def test_dry_run_names_every_file(board: str, config: Path, repo: Path) -> None:
     port = "/dev/ttyUSB0" if board == "esp32" else "/dev/ttyACM0"
-    proc = _deploy("deploy", "--board", board, "--port", port, "--dry-run", "--config", str(config))
+    proc = _deploy(
+        "deploy", "--board", board, "--port", port, "--dry-run", "--config", str(config),
+        root=repo,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout + proc.stderr
     for secret in SECRETS:
@@ -91,7 +108,7 @@ def test_dry_run_names_every_file(board: str, config: Path) -> None:
         copies.setdefault(seg[-1], []).extend(seg[1:-1])
     for sources in copies.values():
         for src in sources:
-            assert (ROOT / src).is_file() or Path(src).is_file(), src
+            assert (repo / src).is_file() or Path(src).is_file(), src
     want_lib = {p.with_suffix(".mpy").as_posix() for p in deploy.lib_sources()}
     got_lib = set()
     for dest, sources in copies.items():
@@ -132,11 +149,11 @@ def test_mpy_headers_carry_the_board_arch(board: str, tmp_path: Path) -> None:
             assert arch == 0, rel  # bytecode only: loads on any port
 
 
-def test_mpy_command_compiles_lib() -> None:
-    proc = _deploy("mpy", "--board", "pico_w")
+def test_mpy_command_compiles_lib(repo: Path) -> None:
+    proc = _deploy("mpy", "--board", "pico_w", root=repo)
     assert proc.returncode == 0, proc.stderr
     for rel in deploy.lib_sources():
-        mpy = ROOT / "build" / "pico_w" / "lib" / rel.with_suffix(".mpy")
+        mpy = repo / "build" / "pico_w" / "lib" / rel.with_suffix(".mpy")
         assert mpy.read_bytes()[:2] == b"M\x06"
 
 
@@ -184,13 +201,13 @@ def test_device_preparation_code_runs_in_micropython(tmp_path: Path) -> None:
         assert (tmp_path / "lib" / "sensors").is_dir()
 
 
-def test_config_warnings_name_settings_not_values(tmp_path: Path) -> None:
+def test_config_warnings_name_settings_not_values(tmp_path: Path, repo: Path) -> None:
     example = (ROOT / "config.example.py").read_text()
     cfg = tmp_path / "config.py"
     cfg.write_text(example.replace('"your-network"', '"lab"'))
     proc = _deploy(
         "deploy", "--board", "esp32", "--port", "/dev/ttyUSB0", "--dry-run", "--no-ca",
-        "--config", str(cfg),
+        "--config", str(cfg), root=repo,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "WIFI_PASSWORD still has the value from config.example.py" in proc.stderr

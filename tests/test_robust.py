@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from harness import SCENARIOS, free_port
+from harness import SCENARIOS, refusing_port
 from serverproc import ServerProc
 from test_faults import server_ids
 
@@ -68,11 +68,41 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert client(1, delay_ms=0).backoff_ms(3) == 0
 
 
-def test_default_delay_sleeps_the_backoff() -> None:
+class FakeClock:
+    """ei_robust's ticks_ms and sleep_ms: time moves only when something sleeps (or a test
+    says so), so time limits are checked exactly, whatever the machine's load."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 1000
+        self.slept: list[int] = []
+        monkeypatch.setattr(ei_robust, "_ticks_ms", lambda: self.now)
+        monkeypatch.setattr(ei_robust, "_sleep_ms", self.sleep_ms)
+
+    def sleep_ms(self, ms: int) -> None:
+        self.slept.append(ms)
+        self.now += ms
+
+
+def test_default_delay_sleeps_the_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    c = client(1, delay_ms=60, max_delay_ms=60)
+    c._left_ms = 10**6
+    for attempt in (1, 2, 3):
+        c.delay(attempt)
+    assert len(clock.slept) == 3 and all(30 <= ms <= 60 for ms in clock.slept), clock.slept
+    # Never longer than the time left of total_ms.
+    c._left_ms = 7
+    c.delay(1)
+    assert clock.slept[-1] == 7
+
+
+def test_default_delay_really_sleeps() -> None:
+    """The real ei_time.sleep_ms, once: the wait is at least the backoff (a lower bound only,
+    as load makes sleeps longer, never shorter)."""
     c = client(1, delay_ms=60, max_delay_ms=60)
     t0 = time.monotonic()
     c.delay(1)
-    assert 0.029 <= time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 >= 0.029
 
 
 def test_retries_5xx_then_succeeds(server: ServerProc) -> None:
@@ -97,19 +127,44 @@ def test_attempts_are_bounded(server: ServerProc) -> None:
     assert len(server.requests_seen()) == 3
 
 
-def test_total_time_is_bounded(server: ServerProc) -> None:
+def test_total_time_is_bounded(server: ServerProc, monkeypatch: pytest.MonkeyPatch) -> None:
     server.clear_requests_seen()
     server.set_fault(status=500, count=100)
+    clock = FakeClock(monkeypatch)
 
     def slow(attempt: int) -> None:
-        time.sleep(0.15)  # the wait itself is what is being bounded
+        clock.now += 150  # each wait takes 150 ms of the fake clock; requests take none
 
     c = client(server.port, slow, attempts=100, total_ms=400)
-    t0 = time.monotonic()
     with pytest.raises(ServerError):
         c.upload(spool_common.recording(3))
     server.clear_faults()
-    assert 2 <= c.tries <= 4 and time.monotonic() - t0 < 1.5
+    # Attempts at 0, 150 and 300 ms; the wait after the third ends at 450 ms > 400: no fourth.
+    assert c.tries == 3 and clock.now == 1000 + 450
+    assert len(server.requests_seen()) == 3
+
+
+def test_no_attempt_starts_after_total_ms(
+    server: ServerProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time used up by the attempts themselves (a slow server) also counts."""
+    server.clear_requests_seen()
+    server.set_fault(status=500, count=100)
+    clock = FakeClock(monkeypatch)
+    sent = ei_robust.ei_http.Client.send
+
+    def slow_send(self: ei_robust.Client, req: object) -> str:
+        clock.now += 250  # each attempt takes 250 ms of the fake clock
+        return sent(self, req)  # type: ignore[arg-type, no-any-return]
+
+    monkeypatch.setattr(ei_robust.ei_http.Client, "send", slow_send)
+    delays = Recorder()
+    c = client(server.port, delays, attempts=100, total_ms=600)
+    with pytest.raises(ServerError):
+        c.upload(spool_common.recording(3))
+    server.clear_faults()
+    # After attempt 2, 500 ms are gone and 100 left: one more; after it, 750 > 600: raised.
+    assert c.tries == 3 and delays.calls == [1, 2]
 
 
 def test_refusals_are_not_retried(server: ServerProc) -> None:
@@ -125,9 +180,10 @@ def test_refusals_are_not_retried(server: ServerProc) -> None:
 
 def test_connection_refused_is_retried_then_raised() -> None:
     delays = Recorder()
-    c = client(free_port(), delays, attempts=4)
-    with pytest.raises(ConnectionFailed, match="refused"):
-        c.upload(spool_common.recording(5))
+    with refusing_port() as port:
+        c = client(port, delays, attempts=4)
+        with pytest.raises(ConnectionFailed, match="refused"):
+            c.upload(spool_common.recording(5))
     assert c.tries == 4 and delays.calls == [1, 2, 3]
 
 

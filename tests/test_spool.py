@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from daq import decode, rows, signature_valid
 from faultproxy import FaultProxy
-from harness import SCENARIOS, free_port, run_micropython
+from harness import SCENARIOS, refusing_port, run_micropython
 from serverproc import ServerProc
 from test_faults import server_ids
 
@@ -189,8 +189,8 @@ def test_retryable_failure_stops_and_keeps_the_file(tmp_path: Path, server: Serv
     spool = make_spool(tmp_path / "s")
     for rid in (60, 61):
         spool.put(spool_common.recording(rid))
-    with pytest.raises(ConnectionFailed):
-        spool.flush(plain_client(free_port()))
+    with refusing_port() as port, pytest.raises(ConnectionFailed):
+        spool.flush(plain_client(port))
     assert len(spool) == 2 and spool.failed() == []
     assert "00000001.s" in files(tmp_path / "s"), "marked as sent at least once"
     server.set_fault(status=503, count=1)

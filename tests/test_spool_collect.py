@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from daq import decode, rows, signature_valid
-from harness import ROOT, free_port, run_micropython
+from harness import ROOT, refusing_port, run_micropython
 from serverproc import ServerProc
 
 EXAMPLE = ROOT / "examples" / "collect.py"
@@ -64,8 +64,9 @@ def test_collect_resumes_after_a_reset(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     with ServerProc(tmp_path / "data") as server:
         # Online, but the server cannot be reached: the uploads pause, the files stay.
-        write_config(tmp_path / "cfg", server, free_port(), spool)
-        out = collect(tmp_path / "cfg", 3)
+        with refusing_port() as port:
+            write_config(tmp_path / "cfg", server, port, spool)
+            out = collect(tmp_path / "cfg", 3)
         assert out.count("upload paused") == 3 and "3 waiting" in out, out
         assert server.samples() == []
         # After the reset (a new process), with the server reachable: resume, then go on.

@@ -229,14 +229,17 @@ def test_stalled_server_times_out(server: ServerProc, runtime: str, tmp_path: Pa
         server.clear_faults()
     assert out["error"] == "ConnectionFailed" and out["retryable"], out
     assert "timed out" in out["text"]
-    assert out["seconds"] < 2 + 1
+    # The client gave up at its 2 s timeout, long before the stalled answer (8 s) would come:
+    # a loaded machine adds seconds to the first bound, it cannot add six to the second.
+    assert 1.9 <= out["seconds"] < 8
 
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 def test_refused_connection_is_retryable(runtime: str, tmp_path: Path) -> None:
-    from harness import free_port
+    from harness import refusing_port
 
-    out = upload(runtime, tmp_path, client_args_for_port(free_port()), {})
+    with refusing_port() as port:
+        out = upload(runtime, tmp_path, client_args_for_port(port), {})
     assert out["error"] == "ConnectionFailed" and out["retryable"], out
     assert "refused" in out["text"]
 
