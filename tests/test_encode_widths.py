@@ -67,7 +67,9 @@ def utf8_text(nbytes: int, salt: int = 0) -> str:
 def axes_case(cid: str, axes: int, typecode: str = "h", nrows: int = 3, **kw: Any) -> dict:
     lo, hi = INT_RANGES[typecode] if typecode in INT_RANGES else (-1000, 1000)
     edges = [v for v in INT_EDGES if lo <= v <= hi] + [lo, hi]
-    rows_ = [[edges[(r * axes + a) % len(edges)] for a in range(axes)] for r in range(nrows)]
+    rows_: list[list[float]] = [
+        [edges[(r * axes + a) % len(edges)] for a in range(axes)] for r in range(nrows)
+    ]
     if typecode in "fd":
         rows_ = [[v / 8 for v in row] for row in rows_]
     case = {
