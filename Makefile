@@ -16,7 +16,7 @@ EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages
+.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages mutate
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make test       lint, type-check (ESP32 + RP2 stubs), compile .mpy, run every test"
 	@echo "make server     run the local ingestion server (SERVER_HOST=127.0.0.1 SERVER_PORT=4810 DATA_DIR=data)"
 	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
+	@echo "make mutate     mutation testing of lib/ (MODULES=ei_cbor; reports in build/mutate/)"
 	@echo "make deploy BOARD=esp32|pico_w PORT=/dev/ttyUSB0 [DRY_RUN=1]"
 	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
 
@@ -75,6 +76,14 @@ mpy: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tools/bench/heap.py
 	$(BIN)/python tools/bench/speed.py
+
+# Mutation testing of lib/ (not part of `make test`; long): every mutant of a module is run
+# against the tests that exercise it, reports in build/mutate/. MODULES="ei_cbor ei_json"
+# picks modules (default: all); JOBS workers, one private copy of the repository each.
+MODULES ?=
+JOBS ?= 2
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py -j $(JOBS) $(MODULES)
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
 SERVER_HOST ?= 127.0.0.1
