@@ -17,20 +17,23 @@ from pathlib import Path
 import pytest
 from harness import LIB, ROOT
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 # CPython tests import the board library directly: the same source that runs on MicroPython.
 if str(LIB) not in sys.path:
     sys.path.insert(0, str(LIB))
 
+# Hypothesis keeps caches (and, exploring, its example database) in .hypothesis/ under the
+# working directory by default: the source tree. Keep them out of it.
+_HYPOTHESIS_HOME = os.path.join(tempfile.gettempdir(), f"ei_ingest-hypothesis-{os.getuid()}")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("ei", deadline=None, derandomize=True, database=None)
 settings.register_profile(
     "explore",
     deadline=None,
     max_examples=1000,
-    database=DirectoryBasedExampleDatabase(
-        os.path.join(tempfile.gettempdir(), "ei_ingest-hypothesis")
-    ),
+    database=DirectoryBasedExampleDatabase(os.path.join(_HYPOTHESIS_HOME, "examples")),
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ei"))
 
