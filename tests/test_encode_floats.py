@@ -41,6 +41,8 @@ CASES: list[tuple[float, str, str]] = [
     (2.0**-25, "fa 33000000", "half the smallest subnormal: not a float16"),
     (1.5 * 2.0**-24, "fa 33c00000", "between two float16 subnormals"),
     (2.0**-14 + 2.0**-25, "fa 38801000", "a normal float32 one bit too fine for float16"),
+    (1 + 2.0**-23, "fa 3f800001", "1 and the last float32 bit: only that bit is not float16"),
+    (2.0**-15 + 2.0**-38, "fa 38000001", "a float16 subnormal and the last float32 bit"),
     (0.1, "fa 3dcccccd", "not exact anywhere: rounded to float32"),
     (16.5, "f9 4c20", "an interval like 16.5 ms is a float16"),
     (3.4028234663852886e38, "fa 7f7fffff", "the largest float32"),
