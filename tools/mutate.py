@@ -251,8 +251,11 @@ def _skipped_lines(text: str, tree: ast.Module) -> set[int]:
 
 
 def mutants(module: str) -> list[Mutant]:
-    path = ROOT / "lib" / f"{module}.py"
-    text = path.read_text()
+    return mutants_of(module, (ROOT / "lib" / f"{module}.py").read_text())
+
+
+def mutants_of(module: str, text: str) -> list[Mutant]:
+    """Every mutant of the source `text`: each compiles, and no two are the same file."""
     tree = ast.parse(text)
     finder = _Finder(text)
     finder.visit(tree)
@@ -265,12 +268,12 @@ def mutants(module: str) -> list[Mutant]:
         if line in skip or source in seen or source == text:
             continue
         try:
-            compile(source, str(path), "exec")
+            compile(source, module, "exec")
         except SyntaxError:
             continue
         seen.add(source)
         before = text.splitlines()[line - 1]
-        after = source.splitlines()[line - 1] if new else ""
+        after = source.splitlines()[line - 1]
         out.append(Mutant(module, len(out) + 1, line, kind, before, after, source))
     return out
 
