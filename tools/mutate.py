@@ -328,9 +328,11 @@ class _Worker:
         return m
 
 
-def run_module(module: str, jobs: int, limit: int | None) -> list[Mutant]:
+def run_module(
+    module: str, jobs: int, limit: int | None, only: set[int] | None = None
+) -> list[Mutant]:
     tests = TESTS[module]
-    found = mutants(module)[:limit]
+    found = [m for m in mutants(module)[:limit] if only is None or m.index in only]
     print(f"{module}: {len(found)} mutants, tests: {' '.join(tests)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ei-mutate-") as tmp:
         workers = [_Worker(Path(tmp), n) for n in range(jobs)]
@@ -397,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-j", "--jobs", type=int, default=2, help="workers (one repo copy each)")
     p.add_argument("--limit", type=int, default=None, help="at most this many mutants each")
     p.add_argument("--list", action="store_true", help="print the mutants, run nothing")
+    p.add_argument("--only", default=None, help="run these mutant numbers only, e.g. 9,16")
     args = p.parse_args(argv)
     modules = args.modules or sorted(TESTS)
     unknown = [m for m in modules if m not in TESTS]
@@ -407,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
             for m in mutants(module)[: args.limit]:
                 print(f"{module}:{m.line} #{m.index} {m.kind}: {m.after.strip()}")
             continue
-        report(module, run_module(module, args.jobs, args.limit))
+        only = {int(n) for n in args.only.split(",")} if args.only else None
+        report(module, run_module(module, args.jobs, args.limit, only))
     return 0
 
 
