@@ -362,12 +362,14 @@ def run_module(
     return sorted(done, key=lambda m: m.index)
 
 
-def report(module: str, done: list[Mutant]) -> Path:
+def report(module: str, done: list[Mutant], suffix: str = "") -> Path:
+    """build/mutate/<module><suffix>.md and .json (a partial run has a suffix: it does not
+    replace the module's full report)."""
     OUT.mkdir(parents=True, exist_ok=True)
     killed = [m for m in done if m.outcome in ("killed", "timeout")]
     survived = [m for m in done if m.outcome == "survived"]
     score = 100 * len(killed) / len(done) if done else 0.0
-    name = module.replace("/", ".")
+    name = module.replace("/", ".") + suffix
     lines = [
         f"# Mutation report: lib/{module}.py",
         "",
@@ -411,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{module}:{m.line} #{m.index} {m.kind}: {m.after.strip()}")
             continue
         only = {int(n) for n in args.only.split(",")} if args.only else None
-        report(module, run_module(module, args.jobs, args.limit, only))
+        partial = ".partial" if only or args.limit else ""
+        report(module, run_module(module, args.jobs, args.limit, only), partial)
     return 0
 
 
