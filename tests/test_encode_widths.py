@@ -228,6 +228,8 @@ def check_file(raw: bytes, case: dict[str, Any], fmt: str) -> None:
             assert all(type(x) is int for x in g), f"row {r}: integers stay integers"
     if fmt == "cbor":
         check_shape(raw)
+    if fmt == "binary":
+        assert raw[obj["payload"]["binary_offset"] - 1] == 0xFF
 
 
 def run_batch(
@@ -273,6 +275,43 @@ def check_batch(cases: list[dict[str, Any]], tmp_path: Path) -> int:
 def test_fixed_widths_both_runtimes_both_paths(tmp_path: Path) -> None:
     cases = fixed_cases()
     assert check_batch(cases, tmp_path) == sum(len(c.get("fmts", "ab")) for c in cases)
+
+
+def binary_cases() -> list[dict[str, Any]]:
+    """Binary payloads whose headers end at every offset mod 4 (device names of 1-8 bytes), so
+    the padding of the reference string is needed 0, 1, 2 and 3 times."""
+    cases = []
+    for n in range(1, 9):
+        for tc, data in (("h", [[-32768], [0], [32767]]), ("H", [[0], [65535]]),
+                         ("f", [[1.5], [-0.1], [65520.0]])):  # fmt: skip
+            cases.append(
+                {
+                    "id": f"binary-{tc}-{n}",
+                    "sensors": [["audio", "wav"]],
+                    "interval_ms": 0.0625,
+                    "typecode": tc,
+                    "rows": data,
+                    "device_name": "d" * n,
+                    "hmac_key": KEY,
+                    "fmts": ["binary"],
+                }
+            )
+    return cases
+
+
+def test_binary_payloads_align_their_samples(tmp_path: Path) -> None:
+    cases = binary_cases()
+    assert check_batch(cases, tmp_path) == len(cases)
+    outputs = run_batch("cpython", cases, tmp_path / "again")
+    pads = set()
+    for case in cases:
+        raw = outputs[f"{case['id']}.binary.fast.seek"][1]
+        obj = decode(raw)
+        offset = obj["payload"]["binary_offset"]
+        assert offset % 4 == 0 and raw[offset - 1] == 0xFF, case["id"]
+        tag = raw[raw.index(b"Ref-BINARY-") : offset - 1]
+        pads.add(len(tag) - len(tag.rstrip(b" ")))
+    assert pads == {0, 1, 2, 3}, "every amount of padding was needed once"
 
 
 def test_random_recordings_both_runtimes_both_paths(tmp_path: Path) -> None:
