@@ -4,7 +4,8 @@ when a test wrote into the source tree.
 Hypothesis: the default profile ("ei") has no deadline (a loaded 2-core machine makes any
 per-example time limit flaky) and is derandomized, so a failure comes back on every run and on
 every machine. `HYPOTHESIS_PROFILE=explore` searches with fresh random seeds instead (more
-examples, failures saved in a database outside the repository), for hunting new bugs locally.
+examples, failures saved in a database outside the repository), for hunting new bugs locally;
+tools/mutate.py uses "mutate" (no shrinking: a failure only has to be seen).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from harness import LIB, ROOT
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -29,6 +30,14 @@ if str(LIB) not in sys.path:
 _HYPOTHESIS_HOME = os.path.join(tempfile.gettempdir(), f"ei_ingest-hypothesis-{os.getuid()}")
 set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("ei", deadline=None, derandomize=True, database=None)
+# tools/mutate.py: a failure only has to be seen, not shrunk to its simplest example.
+settings.register_profile(
+    "mutate",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+)
 settings.register_profile(
     "explore",
     deadline=None,

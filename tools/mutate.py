@@ -294,7 +294,7 @@ def _copy_repo(dest: Path) -> None:
 
 
 def _run_tests(copy: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="mutate")
     cmd = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     cmd += [f"tests/{t}" for t in tests]
     start = time.monotonic()
