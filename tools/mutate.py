@@ -357,8 +357,8 @@ def run_module(
                     free.append(pending.pop(fut))
                     m = fut.result()
                     done.append(m)
-                    print(f"  [{len(done)}/{len(found)}] {m.outcome:8} line {m.line}: "
-                          f"{m.kind}: {m.after.strip()[:70]}", flush=True)  # fmt: skip
+                    print(f"  [{len(done)}/{len(found)}] #{m.index} {m.outcome:8} line "
+                          f"{m.line}: {m.kind}: {m.after.strip()[:70]}", flush=True)  # fmt: skip
     return sorted(done, key=lambda m: m.index)
 
 
