@@ -30,7 +30,9 @@ import concurrent.futures
 import difflib
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -293,21 +295,46 @@ def _copy_repo(dest: Path) -> None:
     (dest / ".venv").symlink_to(ROOT / ".venv")
 
 
-def _run_tests(copy: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
+_MAX_FILE = 1 << 30  # a mutant that writes without end is stopped here (SIGXFSZ): killed
+
+
+def _limit_files() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (_MAX_FILE, _MAX_FILE))
+
+
+def _run_tests(
+    copy: Path, tests: list[str], timeout: float, scratch: Path
+) -> tuple[str, float, str]:
+    """Run the tests in `copy`; their temporary files go to `scratch` (emptied afterwards).
+    The whole process group goes when the run ends: a hung micropython child of a killed
+    pytest would otherwise run (and write) on."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="mutate")
     cmd = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
-    cmd += [f"tests/{t}" for t in tests]
+    cmd += [f"--basetemp={scratch}"] + [f"tests/{t}" for t in tests]
     start = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True, preexec_fn=_limit_files,
+    )  # fmt: skip
+    timed_out = False
     try:
-        proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True,
-                              timeout=timeout, start_new_session=True)  # fmt: skip
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return "timeout", time.monotonic() - start, ""
+        out, timed_out = "", True
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.monotonic() - start
+    if timed_out:
+        return "timeout", seconds, ""
     if proc.returncode == 0:
         return "survived", seconds, ""
-    failed = [ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
-    return "killed", seconds, failed[0][:200] if failed else proc.stdout[-200:]
+    failed = [ln for ln in out.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+    return "killed", seconds, failed[0][:200] if failed else out[-200:]
 
 
 class _Worker:
@@ -315,6 +342,7 @@ class _Worker:
 
     def __init__(self, base: Path, n: int) -> None:
         self.copy = base / f"w{n}"
+        self.scratch = base / f"tmp{n}"  # pytest's tmp_path: outside the copy, per worker
         _copy_repo(self.copy)
 
     def run(self, m: Mutant, tests: list[str], timeout: float) -> Mutant:
@@ -322,7 +350,9 @@ class _Worker:
         original = target.read_text()
         target.write_text(m.source)
         try:
-            m.outcome, m.seconds, m.failed_test = _run_tests(self.copy, tests, timeout)
+            m.outcome, m.seconds, m.failed_test = _run_tests(
+                self.copy, tests, timeout, self.scratch
+            )
         finally:
             target.write_text(original)
         return m
@@ -336,7 +366,7 @@ def run_module(
     print(f"{module}: {len(found)} mutants, tests: {' '.join(tests)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ei-mutate-") as tmp:
         workers = [_Worker(Path(tmp), n) for n in range(jobs)]
-        outcome, seconds, why = _run_tests(workers[0].copy, tests, 1800)
+        outcome, seconds, why = _run_tests(workers[0].copy, tests, 1800, workers[0].scratch)
         if outcome != "survived":
             raise SystemExit(f"{module}: the tests fail without any mutant: {why}")
         timeout = 3 * seconds + 60
