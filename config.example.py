@@ -43,3 +43,4 @@ SPOOL_DIR = "spool"  # signed recordings wait here on flash until they are deliv
 SPOOL_BYTES = 262144  # at most this much pending; put() raises SpoolFull beyond it
 UPLOAD_ATTEMPTS = 4  # tries per file for retryable failures (network, 5xx), with backoff
 UPLOAD_TOTAL_MS = 60000  # and no new try after this long
+FLUSH_MS = 20000  # each cycle uploads for at most this long, then sampling goes on

@@ -16,6 +16,7 @@ integer recordings; float values (float typecodes or a scale) allocate a boxed f
 """
 
 import hashlib
+import os
 from array import array
 from binascii import hexlify
 
@@ -269,8 +270,12 @@ def dump(
 ):
     """Write a complete data acquisition file for `rec` to `stream`; return the bytes written.
 
-    A stream with seek() and tell() (a file) is written in one pass and the digest patched in
-    place; any other stream gets two passes over the buffer. The bytes are the same.
+    `stream` is anything with write(), or a file name: that file is created (or replaced) and
+    written in one pass, the digest patched in place at the end, as the Edge Impulse C SDK does
+    (if writing fails, the file is removed).
+    Any other stream gets two passes over the buffer (pass 1 signs), unless it says it is a file
+    opened for writing in place (a `mode` with "w" or "+" and no "a"): an append-mode file would
+    put the patch at its end. The bytes are the same either way.
     """
     check_format(fmt)
     key = None if hmac_key is None else hmac_key_bytes(hmac_key)
@@ -282,22 +287,40 @@ def dump(
         raise ValueError("the recording is empty: nothing to send")
     head, sig_at = header(rec, fmt, key is not None, device_type, device_name, iat)
     enc = Encoder(stage_size)
-    start = None if key is None else _tell(stream)
-    if key is not None and start is None:
-        # Not seekable: pass 1 checks every value and signs, so a bad value writes nothing.
+    if isinstance(stream, str):
+        check_values(rec)
+        try:
+            with open(stream, "wb") as f:
+                return _one_pass(enc, rec, fmt, head, sig_at, key, f, 0)
+        except BaseException:
+            try:
+                os.remove(stream)  # never a half-written file
+            except OSError:
+                pass
+            raise
+    if key is not None and not _writes_in_place(stream):
+        # Pass 1 checks every value and signs, so a bad value writes nothing.
         n, sig = enc.measure(rec, fmt, head, key)
         head[sig_at : sig_at + 64] = sig
         enc.emit(rec, fmt, head, writer(stream))
         return n
+    return _one_pass(enc, rec, fmt, head, sig_at, key, stream, stream.tell() if key else 0)
+
+
+def _writes_in_place(stream):
+    mode = getattr(stream, "mode", None)
+    return isinstance(mode, str) and "a" not in mode and ("w" in mode or "+" in mode)
+
+
+def _one_pass(enc, rec, fmt, head, sig_at, key, f, start):
     check_values(rec)
     if key is None:
-        return enc.emit(rec, fmt, head, writer(stream))
-    # Seekable: one pass, hashing while writing, then the digest patched at its offset.
+        return enc.emit(rec, fmt, head, writer(f))
     mac = Hmac(key)
-    n = enc.emit(rec, fmt, head, writer(stream, mac))
-    stream.seek(start + sig_at)
-    stream.write(mac.hexdigest())
-    stream.seek(start + n)
+    n = enc.emit(rec, fmt, head, writer(f, mac))
+    f.seek(start + sig_at)
+    f.write(mac.hexdigest())
+    f.seek(start + n)
     return n
 
 
@@ -312,15 +335,6 @@ def check_values(rec):
         ei_values.check_values(rec)
 
 
-def _tell(stream):
-    if not (hasattr(stream, "seek") and hasattr(stream, "tell")):
-        return None
-    try:
-        return stream.tell()
-    except (OSError, AttributeError, ValueError):
-        return None
-
-
 def check_device_type(device_type):
     if device_type is None:
         import sys
@@ -331,8 +345,11 @@ def check_device_type(device_type):
 
 
 def check_iat(iat):
+    """Unix seconds (after 2001-09-09, before 2106) or None: not milliseconds, not 0."""
     if iat is None:
         return None
-    if not isinstance(iat, int) or isinstance(iat, bool) or iat < 0:
-        raise ValueError("iat must be Unix seconds as a non-negative int, or None, not %r" % (iat,))
+    if not isinstance(iat, int) or isinstance(iat, bool) or not 1000000000 < iat < 1 << 32:
+        raise ValueError(
+            "iat must be Unix seconds (an int between 1e9 and 2**32) or None, not %r" % (iat,)
+        )
     return iat

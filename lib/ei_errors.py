@@ -14,10 +14,14 @@ class IngestionError(Exception):
     """The ingestion service refused an upload or could not be reached.
 
     `status` is the HTTP status (0 when no answer came), `text` the server's words (at most a few
-    hundred characters), `retryable` says whether sending the same file again may succeed.
+    hundred characters), `retryable` says whether sending the same file again may succeed, and
+    `refuses_file` whether the ingestion API refused this file's content (a 400 in the API's own
+    form, 413): only then is the file itself at fault; anything else (a wrong key, a redirect, an
+    answer that is not the API's) says nothing about the file.
     """
 
     retryable = False
+    refuses_file = False
 
     def __init__(self, status, text):
         super().__init__("HTTP %d: %s" % (status, text) if status else text)
@@ -26,15 +30,25 @@ class IngestionError(Exception):
 
 
 class AuthError(IngestionError):
-    """401: the API key is missing or wrong."""
+    """401 or 403: the API key is missing, wrong, or has no access to this project."""
 
 
 class InvalidError(IngestionError):
-    """400: the file or a header is invalid (the text says which)."""
+    """400 (or 413: too large): the API refused the file or a header (the text says which)."""
+
+    refuses_file = True
 
 
 class MissingHeaderError(IngestionError):
     """421: a required header is missing (the text says which)."""
+
+
+class UnexpectedAnswer(IngestionError):
+    """An answer that is not the ingestion API's: a redirect, a captive portal's or a proxy's
+    page, a 200 that does not list the file. Nothing says the file arrived: send it again later
+    (the text holds the answer's first bytes)."""
+
+    retryable = True
 
 
 class ServerError(IngestionError):
@@ -61,9 +75,9 @@ class TLSError(IngestionError):
 
 
 class DuplicateError(InvalidError):
-    """400 for a file whose hash is already in the dataset (x-disallow-duplicates).
-
-    After a retry this means the first attempt arrived: the file is delivered.
+    """A file whose hash is already in the dataset (x-disallow-duplicates), as a 400 or as a 200
+    with success false. After a retry this means the first attempt arrived: the file is
+    delivered.
     """
 
 

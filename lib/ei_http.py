@@ -2,8 +2,9 @@
 
 The body is never held in RAM. Pass 1 of the encoder signs the file and counts its bytes, so
 the request carries an exact Content-Length; pass 2 streams the same bytes through the
-encoder's staging buffer (1 KiB by default) straight into the socket. The answer is read into
-one small buffer: the status line, the headers we need, and at most 2 KiB of body.
+encoder's staging buffer (1 KiB by default) straight into the socket. The answer is read through
+one small buffer: the status line, the headers we need, and the body: a JSON answer whole (up to
+16 KiB), anything else only its first 512 bytes. outcome() says what it means.
 
 Memory: the staging buffer and a 512-byte read buffer, allocated once per Client; per upload,
 the request head (~300 bytes) and the server's short answer. A TLS session costs what the port's
@@ -24,11 +25,20 @@ from ei_errors import (
     InvalidError,
     MissingHeaderError,
     ServerError,
+    UnexpectedAnswer,
 )
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[misc,no-redef]
+        return x
+
+
 _CPYTHON = sys.implementation.name == "cpython"
-_MAX_BODY = 2048
-ENDPOINTS = ("files", "data")
+_MAX_JSON = const(16384)  # the longest JSON answer read whole
+_MAX_TEXT = const(512)  # of any other answer, only the first bytes (for the error text)
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
 _HEXU = "0123456789ABCDEF"
 
@@ -44,29 +54,102 @@ def urlencode(text):
     return "".join(out)
 
 
-def error_for(status, text):
+def outcome(status, body, req, ctype=b"", location=b""):
+    """What an answer means: the stored file's name, or the IngestionError to raise.
+
+    A success is only what the ingestion API answers: for /files, JSON with success true that
+    lists this file; for /data, a 200 with a plain one-line file name. Anything else (a redirect,
+    a captive portal's page, a proxy's answer) is an UnexpectedAnswer: retryable, the file is
+    not known to have arrived.
+    """
+    text = _text(body)
+    obj = None
     if text.startswith("{"):
-        # /files answers with JSON: keep the server's words, not the envelope.
         try:
             import json
 
-            text = json.loads(text).get("error") or text
-        except (ValueError, AttributeError):
-            pass
-    if status == 401:
-        return AuthError(status, text)
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            obj = None
+    html = b"html" in ctype.lower() or text[:1] == "<"
+    if status == 200:
+        if obj is not None:
+            return _files_outcome(obj, text, req)
+        if req.endpoint == "data" and not html and _plain_name(text):
+            return text
+        return _unexpected(status, "the answer does not name the stored file", text)
+    if 300 <= status < 400:
+        where = _text(location) or "nowhere"
+        return _unexpected(status, "redirected to %s (a captive portal or proxy?)" % where, text)
+    if obj is not None and isinstance(obj.get("error"), str):
+        text = obj["error"]
+    elif html:
+        return _unexpected(status, "not an ingestion API answer", text)
+    if status == 400 or status == 413:
+        raise _refusal(status, text)
+    if status == 401 or status == 403:
+        raise AuthError(status, text)
     if status == 421:
-        return MissingHeaderError(status, text)
-    if status == 400:
-        low = text.lower()
-        if "duplicate" in low or "already exist" in low:
-            return DuplicateError(status, text)
-        return InvalidError(status, text)
+        raise MissingHeaderError(status, text)
     if status >= 500:
-        return ServerError(status, text)
+        raise ServerError(status, text)
+    if 200 < status < 300:
+        return _unexpected(status, "not an ingestion API answer", text)
     err = IngestionError(status, text)
-    err.retryable = status in (408, 429)
-    return err
+    err.retryable = status == 408 or status == 429
+    raise err
+
+
+def _files_outcome(obj, text, req):
+    if obj.get("success") is not True:
+        why = obj.get("error")
+        if not isinstance(why, str) or not why:
+            return _unexpected(200, "success is not true and no error is given", text)
+        raise _refusal(200, why)
+    files = obj.get("files")
+    if req.endpoint == "data" and files is None:
+        return _unexpected(200, "the answer does not name the stored file", text)
+    entry = None
+    if isinstance(files, list):
+        for f in files:
+            if isinstance(f, dict) and (len(files) == 1 or f.get("fileName") == req.filename):
+                entry = f
+    if entry is None:
+        return _unexpected(200, "this file is not listed in the answer", text)
+    if entry.get("success") is False:
+        err = _refusal(400, str(entry.get("error") or text))
+        raise err
+    name = entry.get("fileName")
+    return name if isinstance(name, str) and name else req.filename
+
+
+def _refusal(status, text):
+    low = text.lower()
+    if "duplicate" in low or "already exist" in low:
+        return DuplicateError(status, text)
+    return InvalidError(status, text)
+
+
+def _unexpected(status, why, text):
+    raise UnexpectedAnswer(status, "%s: %r" % (why, text[:80]))
+
+
+def _plain_name(text):
+    if not 0 < len(text) <= 255:
+        return False
+    for c in text:
+        if c < " " or c in '<>"':
+            return False
+    return True
+
+
+def _text(body):
+    try:
+        return bytes(body).decode().strip()
+    except UnicodeError:
+        return "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in body).strip()
 
 
 class _Reader:
@@ -89,14 +172,16 @@ class _Reader:
         return True
 
     def line(self):
-        """The next line without its CRLF; a line longer than the buffer comes back cut to the
-        buffer's size (the rest is skipped): only short lines (status, lengths) matter here."""
+        """The next line without its line end (CRLF, or a bare LF as some servers send); a line
+        longer than the buffer comes back cut to the buffer's size (the rest is skipped): only
+        short lines (status, lengths) matter here."""
         cut = None
         while True:
-            at = self._buf.find(b"\r\n", self._start, self._end)
+            at = self._buf.find(b"\n", self._start, self._end)
             if at >= 0:
-                text = cut if cut is not None else bytes(self._mv[self._start : at])
-                self._start = at + 2
+                end = at - 1 if at > self._start and self._buf[at - 1] == 0x0D else at
+                text = cut if cut is not None else bytes(self._mv[self._start : end])
+                self._start = at + 1
                 return text
             if self._start and self._end == len(self._buf):
                 rest = self._end - self._start
@@ -104,15 +189,15 @@ class _Reader:
                 self._start, self._end = 0, rest
             if self._end == len(self._buf):
                 if cut is None:
-                    cut = bytes(self._mv[: self._end - 1])
-                # Keep the last byte: it may be the CR of the CRLF that ends the line.
-                self._buf[0] = self._buf[self._end - 1]
-                self._start, self._end = 0, 1
+                    cut = bytes(self._mv[: self._end])
+                self._start = self._end = 0
             if not self._fill():
                 raise ConnectionFailed("connection closed in the middle of the answer")
 
     def body(self, length, out):
-        """Read `length` bytes (-1: until close), keeping the first _MAX_BODY in `out`."""
+        """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
+        a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped."""
+        keep = _MAX_TEXT
         while length:
             if self._start == self._end and not self._fill():
                 if length > 0:
@@ -121,7 +206,9 @@ class _Reader:
             n = self._end - self._start
             if 0 < length < n:
                 n = length
-            room = _MAX_BODY - len(out)
+            if not out and self._buf[self._start] == 0x7B:  # "{"
+                keep = _MAX_JSON
+            room = keep - len(out)
             if room > 0:
                 out.extend(self._mv[self._start : self._start + min(n, room)])
             self._start += n
@@ -205,78 +292,52 @@ class Client:
         endpoint, iat, path, hmac_key."""
         return self.send(self.prepare(rec, **options))
 
-    def prepare(
-        self,
-        rec,
-        label=None,
-        category="training",
-        fmt="cbor",
-        filename=None,
-        disallow_duplicates=True,
-        add_date_id=False,
-        metadata=None,
-        endpoint="files",
-        iat=None,
-        path=None,
-        hmac_key=None,
-    ):
-        """Check everything and run pass 1 (sign, count). Nothing is sent.
-
-        `path` ("/api/<category>/<files|data>", as a remote-management request gives it) sets
-        category and endpoint at once; `hmac_key` signs this file with another key than the
-        Client's (a remote-management request may carry the project's key)."""
-        if path is not None:
-            category, endpoint = split_path(path)
+    def prepare(self, rec, iat=None, hmac_key=None, **options):
+        """Check everything and run pass 1 (sign, count). Nothing is sent. The options are
+        ei_options.checked()'s: label, category, fmt, filename, disallow_duplicates,
+        add_date_id, metadata, endpoint, path; `hmac_key` signs this file with another key than
+        the Client's (a remote-management request may carry the project's key)."""
+        opts = ei_options.checked(**options)
         key = self._hmac_key if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
-        req = _Request(
-            self, fmt, category, endpoint, label, filename, disallow_duplicates, add_date_id,
-            metadata,
-        )  # fmt: skip
         if iat is None and self._clock is not None:
             iat = self._clock()
         iat = ei_encode.check_iat(iat)
         if len(rec) == 0:
             raise ValueError("the recording is empty: nothing to send")
+        fmt = opts["fmt"]
         head, sig_at = ei_encode.header(
             rec, fmt, key is not None, self.device_type, self.device_name, iat
         )
         length, sig = self._enc.measure(rec, fmt, head, key)
         if sig is not None:
             head[sig_at : sig_at + 64] = sig
-        if req.filename is None:
-            self._seq += 1
-            tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
-            req.filename = ei_options.file_stem(label) + "." + tag + ei_options.EXTENSIONS[fmt]
+        self._seq += 1
+        tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
+        ei_options.name(opts, tag)
+        req = _Request(self, opts)
         req.rec = rec
         req.head = head
         req.finish(length)
         return req
 
-    def upload_file(
-        self,
-        path,
-        fmt,
-        label=None,
-        category="training",
-        filename=None,
-        disallow_duplicates=True,
-        add_date_id=False,
-        metadata=None,
-        endpoint="files",
-    ):
+    def upload_file(self, path, fmt, label=None, **options):
         """Send a finished data acquisition file (from dump() or a spool), streamed from flash
-        in chunks through the staging buffer; return the stored name."""
+        in chunks through the staging buffer; return the stored name. Options as upload()'s;
+        the file keeps its own name unless `filename` is given."""
+        opts = ei_options.checked(label=label, fmt=fmt, **options)
+        opts["no_label"] = label is None and opts["filename"] is None
+        opts["name"] = opts["filename"] or path.rsplit("/", 1)[-1]
+        return self.send_file(path, opts)
+
+    def send_file(self, path, opts):
+        """upload_file() with options already checked and named (what a Spool keeps)."""
         try:
             length = os.stat(path)[6]
         except OSError as e:
             raise ValueError("file %r cannot be read: %s" % (path, e))
         if length == 0:
             raise ValueError("file %r is empty" % path)
-        req = _Request(
-            self, fmt, category, endpoint, label, filename or path.rsplit("/", 1)[-1],
-            disallow_duplicates, add_date_id, metadata,
-        )  # fmt: skip
-        req.no_label = label is None and filename is None  # the path names the part only
+        req = _Request(self, opts)
         req.path_on_disk = path
         req.finish(length)
         return self.send(req)
@@ -285,10 +346,8 @@ class Client:
         if self.transport == "requests":
             import ei_requests
 
-            status, text = ei_requests.send(self, req)
-            if status != 200:
-                raise error_for(status, text)
-            return _stored_name(text, req.filename)
+            status, body, ctype, location = ei_requests.send(self, req)
+            return outcome(status, body, req, ctype, location)
         sock = None
         try:
             sock = self._connect()
@@ -298,23 +357,19 @@ class Client:
             except OSError as e:
                 # The server may have answered early (401, 413) and closed: read what it said.
                 try:
-                    status, text = self._answer(sock)
+                    answer = self._answer(sock)
                 except (OSError, IngestionError):
                     raise ConnectionFailed("connection lost while sending: %s" % _why(e))
-                raise (
-                    error_for(status, text)
-                    if status != 200
-                    else ConnectionFailed("server answered 200 before the whole body was sent")
-                )
-            status, text = self._answer(sock)
+                if answer[0] == 200:
+                    raise ConnectionFailed("server answered 200 before the whole body was sent")
+                return outcome(answer[0], answer[1], req, answer[2], answer[3])
+            answer = self._answer(sock)
         except OSError as e:
             raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
         finally:
             if sock is not None:
                 sock.close()
-        if status != 200:
-            raise error_for(status, text)
-        return _stored_name(text, req.filename)
+        return outcome(answer[0], answer[1], req, answer[2], answer[3])
 
     def _connect(self):
         try:
@@ -337,27 +392,36 @@ class Client:
         return sock
 
     def _answer(self, sock):
+        """(status, body, content type, location) of the final answer; 1xx answers (an
+        unasked-for 100 Continue) are skipped."""
         reader = _Reader(sock.recv_into if _CPYTHON else sock.readinto, self._rbuf)
-        status_line = reader.line()
-        parts = status_line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            raise ConnectionFailed("not an HTTP answer: %r" % status_line[:40])
-        try:
-            status = int(parts[1])
-        except ValueError:
-            raise ConnectionFailed("bad HTTP status line: %r" % status_line[:40])
-        length = -1
-        chunked = False
-        while True:
-            line = reader.line()
-            if not line:
-                break
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = _number(value, 10)
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
+        status = 100
+        while 100 <= status < 200:
+            status_line = reader.line()
+            parts = status_line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+                raise ConnectionFailed("not an HTTP answer: %r" % status_line[:40])
+            try:
+                status = int(parts[1])
+            except ValueError:
+                raise ConnectionFailed("bad HTTP status line: %r" % status_line[:40])
+            length = -1
+            chunked = False
+            ctype = location = b""
+            while True:
+                line = reader.line()
+                if not line:
+                    break
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = _number(value, 10)
+                elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                    chunked = True
+                elif name == b"content-type":
+                    ctype = value.strip()
+                elif name == b"location":
+                    location = value.strip()
         body = bytearray()
         if chunked:
             while True:
@@ -370,28 +434,13 @@ class Client:
                 reader.line()
         else:
             reader.body(length, body)
-        try:
-            text = body.decode()
-        except UnicodeError:
-            text = "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in body)
-        return status, text.strip()
+        return status, body, ctype, location
 
 
-def split_path(path):
-    """("training", "data") from "/api/training/data"; ValueError for anything else."""
-    parts = path.split("/") if isinstance(path, str) else ()
-    if len(parts) != 4 or parts[0] or parts[1] != "api" or parts[3] not in ENDPOINTS:
-        raise ValueError(
-            "path must be /api/<category>/files or /api/<category>/data, not %r" % (path,)
-        )
-    ei_options.check_category(parts[2])
-    return parts[2], parts[3]
-
-
-def client_from_config(config, board, cls=None):
-    """A Client (or `cls`, e.g. ei_robust.Client) set up from a config.py module (see
-    config.example.py: API_KEY, HMAC_KEY, HOST, PORT, TLS, CA, TIMEOUT, DEVICE_NAME) and a
-    board module (DEVICE_TYPE, device_name())."""
+def client_from_config(config, board, cls=None, **more):
+    """A Client (or `cls`, e.g. ei_robust.Client, with its own arguments in `more`) set up from
+    a config.py module (see config.example.py: API_KEY, HMAC_KEY, HOST, PORT, TLS, CA, TIMEOUT,
+    DEVICE_NAME) and a board module (DEVICE_TYPE, device_name())."""
     return (cls or Client)(
         config.API_KEY,
         getattr(config, "HMAC_KEY", None),
@@ -402,34 +451,20 @@ def client_from_config(config, board, cls=None):
         tls=getattr(config, "TLS", True),
         ca=getattr(config, "CA", None),
         timeout=getattr(config, "TIMEOUT", 10),
+        **more,
     )
 
 
 class _Request:
-    """One prepared upload: checked options, the headers to send, and where the body comes from
-    (a Recording encoded on the fly, or a file on flash)."""
+    """One prepared upload: checked options (ei_options.checked, named), the headers to send,
+    and where the body comes from (a Recording encoded on the fly, or a file on flash)."""
 
-    def __init__(self, client, fmt, category, endpoint, label, filename, nodup, dateid, metadata):
-        ei_options.check_category(category)
-        if endpoint not in ENDPOINTS:
-            raise ValueError("endpoint must be 'files' or 'data', not %r" % (endpoint,))
-        ei_encode.check_format(fmt)
-        if label is not None:
-            ei_encode.check_text("label", label)
-        if filename is not None:
-            ei_encode.check_text("filename", filename)
-            if '"' in filename or "/" in filename or "\\" in filename:
-                raise ValueError("filename must not contain quotes or slashes: %r" % filename)
-        self._meta = None if metadata is None else ei_options.metadata_json(metadata)
+    def __init__(self, client, opts):
         self.client = client
-        self.fmt = fmt
-        self.category = category
-        self.endpoint = endpoint
-        self.label = label
-        self.filename = filename
-        self.no_label = label is None and filename is None
-        self._nodup = nodup
-        self._dateid = dateid
+        self.opts = opts
+        self.fmt = opts["fmt"]
+        self.filename = opts["name"]
+        self.endpoint = opts["endpoint"]
         self.rec = None
         self.head = None
         self.path_on_disk = None
@@ -452,24 +487,24 @@ class _Request:
         self.length = len(self.pre) + length + len(self.post)
 
     def path(self):
-        return "/api/%s/%s" % (self.category, self.endpoint)
+        return "/api/%s/%s" % (self.opts["category"], self.endpoint)
 
     def header_items(self):
-        c = self.client
-        yield "x-api-key", c._api_key
-        if self.label is not None:
-            yield "x-label", urlencode(self.label)
-        elif self.no_label:
+        opts = self.opts
+        yield "x-api-key", self.client._api_key
+        if opts["label"] is not None:
+            yield "x-label", urlencode(opts["label"])
+        elif opts["no_label"]:
             yield "x-no-label", "1"
         if self.endpoint == "data":
             yield "x-file-name", urlencode(self.filename)
-        if self._nodup:
+        if opts["nodup"]:
             yield "x-disallow-duplicates", "1"
-        if self._dateid:
+        if opts["dateid"]:
             yield "x-add-date-id", "1"
-        if self._meta is not None:
-            yield "x-metadata", self._meta.decode()
-        yield "x-upload-source", c.upload_source
+        if opts["metadata"] is not None:
+            yield "x-metadata", opts["metadata"]
+        yield "x-upload-source", self.client.upload_source
         yield "Content-Type", self.content_type
         yield "Content-Length", str(self.length)
 
@@ -522,26 +557,6 @@ class _Writer:
 
     def __init__(self, write):
         self.write = write
-
-
-def _stored_name(text, fallback):
-    if text.startswith("{"):
-        import json
-
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            raise InvalidError(200, "unreadable JSON answer: %s" % text[:200])
-        if not obj.get("success", False):
-            raise InvalidError(200, obj.get("error") or text[:200])
-        files = obj.get("files") or []
-        if files:
-            first = files[0]
-            if not first.get("success", True):
-                raise error_for(400, first.get("error") or text[:200])
-            return first.get("fileName") or fallback
-        return fallback
-    return text or fallback
 
 
 def _number(text, base):

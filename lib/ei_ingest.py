@@ -49,6 +49,23 @@ def _check_number(field, value, positive=False):
         raise ValueError("%s must be > 0, not %r" % (field, value))
 
 
+def _check_interval(ms):
+    """interval_ms as the file will hold it: an int below 2**32, or a float that is neither 0
+    nor infinite once rounded to float32 (1e-50 would be 0, 1e39 infinity)."""
+    _check_number("interval_ms", ms, positive=True)
+    if isinstance(ms, int):
+        if ms >= 1 << 32:
+            raise ValueError("interval_ms must be < 2**32 ms, not %r" % (ms,))
+        return ms
+    try:
+        bits = struct.unpack(">I", struct.pack(">f", ms))[0] & 0x7FFFFFFF
+    except OverflowError:  # CPython will not round to infinity
+        bits = 0x7F800000
+    if bits == 0 or bits >= 0x7F800000:
+        raise ValueError("interval_ms %r is 0 or infinite as a float32, as the file holds it" % ms)
+    return ms
+
+
 class Recording:
     """Rows of readings, one number per axis, in one preallocated array.
 
@@ -73,8 +90,7 @@ class Recording:
                 raise ValueError("sensors[%d] name %r is a duplicate" % (i, pair[0]))
             names.append(pair[0])
         self.sensors = tuple((name, units) for name, units in sensors)
-        _check_number("interval_ms", interval_ms, positive=True)
-        self.interval_ms = interval_ms
+        self.interval_ms = _check_interval(interval_ms)
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError("capacity must be an int >= 1 (rows), not %r" % (capacity,))
         if not isinstance(typecode, str) or len(typecode) != 1 or typecode not in _TYPECODES:

@@ -33,7 +33,7 @@ def body(req):
 
 
 def send(client, req):
-    """POST one prepared request; return (status, text)."""
+    """POST one prepared request; return (status, body, content type, location)."""
     import requests
 
     if client.tls and not client._insecure:
@@ -46,7 +46,15 @@ def send(client, req):
     try:
         resp = requests.post(url, data=body(req), headers=headers, timeout=client.timeout)
         try:
-            return resp.status_code, resp.text
+            got = {}
+            for name, value in (getattr(resp, "headers", None) or {}).items():
+                got[name.lower()] = value.encode() if isinstance(value, str) else value
+            return (
+                resp.status_code,
+                resp.content,
+                got.get("content-type", b""),
+                got.get("location", b""),
+            )
         finally:
             resp.close()
     except OSError as e:

@@ -15,9 +15,10 @@ devices that lost the network together do not come back in step.
 Exactly once: requests carry x-disallow-duplicates (the Client's default). When an attempt
 fails after the server got the whole request (the answer was lost), the retry is refused as a
 duplicate: after at least one failed attempt a DuplicateError means "delivered", and send()
-returns the file name it asked for. A DuplicateError on the first attempt is raised: that
-content was already in the dataset before this upload. An upload sent with
-disallow_duplicates=False is retried too, but then a lost answer can store the file twice.
+returns None: the file is stored, under a name only the lost answer gave. A DuplicateError on
+the first attempt is raised: that content was already in the dataset before this upload. An
+upload sent with disallow_duplicates=False is retried too, but then a lost answer can store the
+file twice.
 
 Memory: importing ei_robust costs ~2.6 KB over ei_http (~16.6 KB), measured by bisecting
 `-X heapsize=<n>w` on the unix port with lib/ as .mpy; an instance adds a few ints to
@@ -127,7 +128,7 @@ class Client(ei_http.Client):
                     raise
                 # An earlier attempt arrived; only its answer was lost.
                 log("retry %d found %s already stored: delivered" % (attempt, req.filename))
-                return req.filename
+                return None
             except IngestionError as e:
                 if not e.retryable or attempt >= self.attempts:
                     raise e

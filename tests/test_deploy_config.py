@@ -29,6 +29,7 @@ SETTINGS = {
     "SPOOL_BYTES": int,
     "UPLOAD_ATTEMPTS": int,
     "UPLOAD_TOTAL_MS": int,
+    "FLUSH_MS": int,
 }
 
 

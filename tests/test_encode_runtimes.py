@@ -166,3 +166,24 @@ def test_viper_emitters_match_plain_python() -> None:
     """The viper int16 emitters and the plain Python rows write the same bytes (MicroPython)."""
     out = run_micropython(SCENARIOS / "encode_fast.py").stdout.decode()
     assert out.strip() == "same 112", out
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_dump_into_append_mode_and_other_files(runtime: str, tmp_path: Path) -> None:
+    run = run_micropython if runtime == "mpy" else run_cpython
+    proc = run(SCENARIOS / "dump_modes.py", str(tmp_path))
+    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    assert out["bad_left"] is False, "a dump that failed left a file behind"
+    expected = [[(i * 37 - 900) * 0.5, (1000 - i) * 0.5] for i in range(50)]
+    for name, key, prefix in [
+        ("ab.cbor", "ab", b"PREFIX"), ("wb.json", "wb", b"PREFIX"), ("path.cbor", "path", b""),
+        ("stream.cbor", "stream", b""),
+    ]:  # fmt: skip
+        raw = (tmp_path / name).read_bytes()
+        assert raw.startswith(prefix) and len(raw) == len(prefix) + out[key], name
+        body = raw[len(prefix) :]
+        assert signature_valid(body, KEY), f"{name}: the digest is where it belongs"
+        assert rows(decode(body)) == expected, name
+    assert (tmp_path / "ab.cbor").read_bytes()[6:] == (tmp_path / "path.cbor").read_bytes()
+    rplus = (tmp_path / "rplus.cbor").read_bytes()
+    assert rplus[6 : 6 + out["rplus"]] == (tmp_path / "path.cbor").read_bytes()

@@ -167,7 +167,7 @@ def test_upload_https(
     ca_file.write_bytes(ca.ca_der)
     out = upload(
         runtime, tmp_path, client_args(tls_server, tls=True, ca=str(ca_file)),
-        dict(label="secure", fmt=fmt, iat=UNIQUE[runtime] * 10 + UNIQUE[fmt]),
+        dict(label="secure", fmt=fmt, iat=UNIQUE[runtime] + 10 * UNIQUE[fmt]),
     )  # fmt: skip
     assert "stored" in out, out
     sample = find(tls_server, out["stored"])
@@ -197,7 +197,7 @@ def test_https_refuses_wrong_host_name(runtime: str, tmp_path: Path) -> None:
     with ServerProc(tmp_path / "d", tls=named) as server:
         args = client_args(server, tls=True, ca=str(ca_file))
         assert "stored" in upload(runtime, tmp_path, args, {}), "the right name works"
-        out = upload(runtime, tmp_path, dict(args, host="localhost"), dict(iat=5))
+        out = upload(runtime, tmp_path, dict(args, host="localhost"), dict(iat=1700000005))
         assert out["error"] == "TLSError" and not out["retryable"], out
         assert len(server.samples()) == 1
 

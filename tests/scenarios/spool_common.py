@@ -28,6 +28,15 @@ def recording(rid):
     return fill(ei_ingest.Recording(SENSORS, 10, ROWS, typecode="h"), rid)
 
 
+def big_recording(rid, rows=1000):
+    """Recording `rid` with `rows` rows: too large for a server started with a small
+    --max-body, which refuses it with 413 whatever the network does."""
+    rec = ei_ingest.Recording(SENSORS, 10, rows, typecode="h")
+    for j in range(rows):
+        rec.append(row(rid, j))
+    return rec
+
+
 def rid_of(rows):
     """The id written into a recording's rows (as decoded on the host)."""
     first = rows[0]
@@ -44,13 +53,15 @@ def robust_client(port, timeout=2, attempts=4, device_name="spool-test", **kw):
 
 
 def flush_all(spool, client, rounds=60):
-    """Flush until the spool is empty, riding out retryable failures; returns the rounds used."""
+    """Flush until the spool is empty, as a collect loop does: any error that keeps the files
+    (network, 5xx, a wrong key for a while, a captive portal) is ridden out by flushing again
+    next round; returns the rounds used."""
     for n in range(1, rounds + 1):
         try:
             spool.flush(client)
         except ei_ingest.IngestionError as e:
-            if not e.retryable:
-                raise
+            if e.refuses_file:
+                raise  # flush() handles those itself: one escaping is a bug
         if len(spool) == 0:
             return n
     raise AssertionError(f"spool not empty after {rounds} flush rounds: {len(spool)} left")

@@ -30,6 +30,8 @@ def main(path, port, first, count):
     for i in range(count):
         spool_common.fill(rec, first + i)
         spool.put(rec, label="fault", fmt="json" if i % 3 == 0 else "cbor")
+        if i == count // 2:  # one the server refuses (413): it must end in failed/
+            spool.put(spool_common.big_recording(first + count), label="big")
         if i % 5 == 4:
             rounds += spool_common.flush_all(spool, client)
     rounds += spool_common.flush_all(spool, client)

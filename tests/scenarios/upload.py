@@ -48,6 +48,7 @@ def main(path):
             "status": e.status,
             "text": e.text,
             "retryable": e.retryable,
+            "refuses_file": e.refuses_file,
         }
     except ValueError as e:
         out = {"error": "ValueError", "text": str(e)}
