@@ -22,8 +22,11 @@ FILES_OK = b'{"success":true,"files":[{"success":true,"fileName":"idle.x1.cbor",
 PORTAL = b"<!DOCTYPE html><html><head><title>Hotel Wi-Fi</title></head><body>Log in</body></html>"
 
 
-def upload(runtime: str, tmp_path: Path, port: int, **options: Any) -> dict[str, Any]:
+def upload(
+    runtime: str, tmp_path: Path, port: int, robust: dict[str, Any] | None = None, **options: Any
+) -> dict[str, Any]:
     spec = {
+        "robust": robust,
         "client": dict(
             api_key="ei_k", hmac_key="h", device_type="SIM", host="127.0.0.1", port=port,
             tls=False, timeout=5,
@@ -160,3 +163,25 @@ def test_broken_answers_are_retryable_connection_errors(
     out = answered(runtime, tmp_path, raw)
     assert out["error"] == "ConnectionFailed" and out["retryable"], out
     assert words in out["text"], out
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_binary_goes_to_data_by_default(runtime: str, tmp_path: Path) -> None:
+    with RawServer([http(200, b"noise.x.cbor")]) as server:
+        out = upload(runtime, tmp_path, server.port, fmt="binary")
+    assert out["stored"] == "noise.x.cbor"
+    head = server.requests[0][0].decode()
+    assert head.startswith("POST /api/training/data HTTP/1.1")
+    assert "content-type: application/octet-stream" in head.lower()
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_retry_that_finds_its_file_stored_returns_none(runtime: str, tmp_path: Path) -> None:
+    # The first answer is lost (the server closes without one), the retry is a duplicate: the
+    # file is stored, under a name only the lost answer knew. None, never the asked-for name.
+    lost = b""
+    dup = http(400, b"duplicate: a sample with the same content is already stored")
+    with RawServer([lost, dup]) as server:
+        out = upload(runtime, tmp_path, server.port, robust={"attempts": 3}, filename="a.cbor")
+    assert out == {"stored": None, "seconds": out["seconds"]}
+    assert len(server.requests) == 2 and server.requests[0][1] == server.requests[1][1]

@@ -358,3 +358,31 @@ def test_flush_budget_on_a_fake_clock(tmp_path: Path, monkeypatch: pytest.Monkey
     assert client.total_ms == 60000, "the client's own setting is back"
     assert spool.flush(client, budget_ms=0) == 0 and len(spool) == 2
     assert spool.flush(client) == 2 and len(spool) == 0
+
+
+def test_full_flash_while_moving_to_failed(
+    tmp_path: Path, server: ServerProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    import ei_spool
+
+    def full_in_failed(path: str, mode: str = "r", *args: object) -> object:
+        if "w" in mode and "/failed/" in path:
+            raise OSError(28, "No space left on device")
+        return builtins.open(path, mode, *args)
+
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(700))
+    spool.put(spool_common.recording(701))
+    server.set_fault(status=400, body="values refused", count=2)
+    monkeypatch.setattr(ei_spool, "open", full_in_failed, raising=False)
+    for _ in range(2):  # a collect loop: the error is clear, the next cycle goes on
+        with pytest.raises(ei_spool.SpoolError) as e:
+            spool.flush(plain_client(server.port))
+        assert "stays pending" in str(e.value) and "flash is full" in str(e.value)
+        assert "values refused" in str(e.value)
+        assert len(spool) == 2 and files(tmp_path / "s" / "failed") == []
+    monkeypatch.undo()
+    assert make_spool(tmp_path / "s").flush(plain_client(server.port)) == 2
+    assert sorted(server_ids(server)) == [700, 701]

@@ -45,8 +45,8 @@ def ids_on(server: ServerProc, device: str | None = None) -> list[int]:
     """Recording ids (spool_common writes them into the values) the server stored, in order."""
     out = []
     for sample in sorted(server.samples(), key=lambda s: s["id"]):
-        got = rows(decode(server.raw(sample["id"])))
-        out.append(int(got[0][0]) + 30000 * int(got[0][1]))
+        if sample["contentType"] != "application/octet-stream":  # audio has no id in it
+            out.append(ids_on_one(server, sample))
     return out
 
 
@@ -125,13 +125,21 @@ def test_same_arguments_as_upload_same_result(
         put(base + 1, path="/api/testing/data", label="remote"),
         put(base + 2, category="anomaly", fmt="json", filename="walk.json"),
         {"op": "flush", "port": server.port},
+        {"op": "put", "rid": base, "audio": True, "options": {"label": "noise"}},
+        {"op": "flush", "port": server.port},
     ])  # fmt: skip
-    assert out[3]["ret"] == 3, out[3]
-    stored = {ids_on_one(server, s): s for s in server.samples()}
+    assert out[3]["ret"] == 3 and out[5]["ret"] == 1, out
+    audio = [s for s in server.samples() if s["contentType"] == "application/octet-stream"]
+    assert [(s["label"], s["rows"]) for s in audio if s["deviceName"] == "steps"][-1] == (
+        "noise",
+        400,
+    )
+    assert server.requests_seen()[-1]["path"] == "/api/training/data", "binary goes to /data"
+    stored = {ids_on_one(server, s): s for s in server.samples() if s not in audio}
     assert stored[base]["label"] in (None, "") and stored[base]["category"] == "training"
     assert (stored[base + 1]["label"], stored[base + 1]["category"]) == ("remote", "testing")
     assert (stored[base + 2]["label"], stored[base + 2]["category"]) == ("walk", "anomaly")
-    paths = [r["path"] for r in server.requests_seen()[-3:]]
+    paths = [r["path"] for r in server.requests_seen()[-4:-1]]
     assert paths == ["/api/training/files", "/api/testing/data", "/api/anomaly/files"]
 
 

@@ -8,6 +8,7 @@ usage: spool_steps.py SPEC.json  ->  one JSON line per step:
 SPEC: {"dir": path, "max_bytes": n, "lfs_blocks": n (micropython: the spool on LittleFS on a RAM
 block device of that many 512-byte blocks, at /flash), "steps": [...]}; a step is one of
   {"op": "put", "rid": n, "options": {...}}         spool_common.recording(rid), Spool.put
+  {"op": "put", "rid": n, "audio": true}            a single-axis int16 recording, fmt binary
   {"op": "flush", "port": n, "api_key": k, "options": {...}}   through an ei_http.Client
   {"op": "requeue"|"discard", "seq": n or null}
   {"op": "restart"}                                 a new Spool on the same directory (a reboot)
@@ -20,6 +21,7 @@ import sys
 
 import ei_errors
 import ei_http
+import ei_ingest
 import ei_spool
 import spool_common
 
@@ -65,6 +67,11 @@ def open_spool(spec):
 
 def run(spool, spec, step):
     op = step["op"]
+    if op == "put" and step.get("audio"):
+        rec = ei_ingest.Recording((("audio", "wav"),), 0.0625, 400)
+        for j in range(400):
+            rec.append(((step["rid"] + j * 7) % 30000,))
+        return spool.put(rec, fmt="binary", **step.get("options", {}))
     if op == "put":
         return spool.put(spool_common.recording(step["rid"]), **step.get("options", {}))
     if op == "flush":

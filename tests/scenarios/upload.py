@@ -30,7 +30,13 @@ def main(path):
     rec = recording(spec["recording"])
     t0 = time.time_ns()
     try:
-        client = ei_ingest.Client(**spec["client"])
+        if spec.get("robust"):
+            import ei_robust
+
+            waits = []
+            client = ei_robust.Client(delay=waits.append, **spec["client"], **spec["robust"])
+        else:
+            client = ei_ingest.Client(**spec["client"])
         via_file = spec.get("via_file")
         if via_file:
             # Store-and-forward shape: a signed file on flash, uploaded later from the file.
