@@ -12,14 +12,11 @@ mbedTLS needs (~20-35 KiB, on Pico W from the Python heap: gc.collect() before u
 """
 
 import os
-import socket
-import sys
 
 import ei_encode
 import ei_options
 from ei_errors import (
     AuthError,
-    ConnectionFailed,
     DuplicateError,
     IngestionError,
     InvalidError,
@@ -28,17 +25,6 @@ from ei_errors import (
     UnexpectedAnswer,
 )
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
-
-_CPYTHON = sys.implementation.name == "cpython"
-_MAX_JSON = const(16384)  # the longest JSON answer read whole
-_MAX_TEXT = const(512)  # of any other answer, only the first bytes (for the error text)
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
 _HEXU = "0123456789ABCDEF"
 
@@ -152,70 +138,6 @@ def _text(body):
         return "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in body).strip()
 
 
-class _Reader:
-    """Reads an HTTP answer through one preallocated buffer."""
-
-    def __init__(self, readinto, buf):
-        self._readinto = readinto
-        self._buf = buf
-        self._mv = memoryview(buf)
-        self._start = 0
-        self._end = 0
-
-    def _fill(self):
-        if self._start == self._end:
-            self._start = self._end = 0
-        n = self._readinto(self._mv[self._end :])
-        if not n:
-            return False
-        self._end += n
-        return True
-
-    def line(self):
-        """The next line without its line end (CRLF, or a bare LF as some servers send); a line
-        longer than the buffer comes back cut to the buffer's size (the rest is skipped): only
-        short lines (status, lengths) matter here."""
-        cut = None
-        while True:
-            at = self._buf.find(b"\n", self._start, self._end)
-            if at >= 0:
-                end = at - 1 if at > self._start and self._buf[at - 1] == 0x0D else at
-                text = cut if cut is not None else bytes(self._mv[self._start : end])
-                self._start = at + 1
-                return text
-            if self._start and self._end == len(self._buf):
-                rest = self._end - self._start
-                self._buf[:rest] = self._buf[self._start : self._end]
-                self._start, self._end = 0, rest
-            if self._end == len(self._buf):
-                if cut is None:
-                    cut = bytes(self._mv[: self._end])
-                self._start = self._end = 0
-            if not self._fill():
-                raise ConnectionFailed("connection closed in the middle of the answer")
-
-    def body(self, length, out):
-        """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
-        a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped."""
-        keep = _MAX_TEXT
-        while length:
-            if self._start == self._end and not self._fill():
-                if length > 0:
-                    raise ConnectionFailed("connection closed in the middle of the answer")
-                return
-            n = self._end - self._start
-            if 0 < length < n:
-                n = length
-            if not out and self._buf[self._start] == 0x7B:  # "{"
-                keep = _MAX_JSON
-            room = keep - len(out)
-            if room > 0:
-                out.extend(self._mv[self._start : self._start + min(n, room)])
-            self._start += n
-            if length > 0:
-                length -= n
-
-
 class Client:
     """Uploads Recordings to one ingestion host; reuse it for every upload."""
 
@@ -252,29 +174,15 @@ class Client:
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError("timeout must be a number of seconds > 0, not %r" % (timeout,))
         self.timeout = timeout
-        self._insecure = bool(insecure)
-        self._ca = None
-        self._ca_spans = ()
-        if self.tls:
-            import ei_tls
-
-            if ca is not None:
-                self._ca, self._ca_spans = ei_tls.load_ca(ca)
-            elif not self._insecure:
-                raise ValueError(
-                    "HTTPS needs a CA certificate: pass ca=<DER bytes or file> (make deploy "
-                    "builds ca.der), or insecure=True to skip the certificate check"
-                )
-            if self._insecure:
-                ei_tls.warn_insecure(host)
         ei_encode.check_text("upload_source", upload_source)
         self.upload_source = upload_source
         if transport not in ("socket", "requests"):
             raise ValueError("transport must be 'socket' or 'requests', not %r" % (transport,))
         self.transport = transport
+        wire = __import__("ei_wire" if transport == "socket" else "ei_requests")
+        self._wire = wire.Wire(host, self.port, self.tls, ca, bool(insecure), timeout)
         self._clock = clock
         self._enc = ei_encode.Encoder(stage_size)
-        self._rbuf = bytearray(512)
         self._seq = 0
 
     @property
@@ -343,98 +251,9 @@ class Client:
         return self.send(req)
 
     def send(self, req):
-        if self.transport == "requests":
-            import ei_requests
-
-            status, body, ctype, location = ei_requests.send(self, req)
-            return outcome(status, body, req, ctype, location)
-        sock = None
-        try:
-            sock = self._connect()
-            write = sock.sendall if _CPYTHON else sock.write
-            try:
-                req.write(write)
-            except OSError as e:
-                # The server may have answered early (401, 413) and closed: read what it said.
-                try:
-                    answer = self._answer(sock)
-                except (OSError, IngestionError):
-                    raise ConnectionFailed("connection lost while sending: %s" % _why(e))
-                if answer[0] == 200:
-                    raise ConnectionFailed("server answered 200 before the whole body was sent")
-                return outcome(answer[0], answer[1], req, answer[2], answer[3])
-            answer = self._answer(sock)
-        except OSError as e:
-            raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
-        finally:
-            if sock is not None:
-                sock.close()
-        return outcome(answer[0], answer[1], req, answer[2], answer[3])
-
-    def _connect(self):
-        try:
-            addr = socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)[0][
-                -1
-            ]
-        except OSError as e:
-            raise ConnectionFailed("cannot resolve %s: %s" % (self.host, _why(e)))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(addr)
-            if self.tls:
-                import ei_tls
-
-                sock = ei_tls.wrap(sock, self.host, self._ca, self._ca_spans, self._insecure)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    def _answer(self, sock):
-        """(status, body, content type, location) of the final answer; 1xx answers (an
-        unasked-for 100 Continue) are skipped."""
-        reader = _Reader(sock.recv_into if _CPYTHON else sock.readinto, self._rbuf)
-        status = 100
-        while 100 <= status < 200:
-            status_line = reader.line()
-            parts = status_line.split(None, 2)
-            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-                raise ConnectionFailed("not an HTTP answer: %r" % status_line[:40])
-            try:
-                status = int(parts[1])
-            except ValueError:
-                raise ConnectionFailed("bad HTTP status line: %r" % status_line[:40])
-            length = -1
-            chunked = False
-            ctype = location = b""
-            while True:
-                line = reader.line()
-                if not line:
-                    break
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = _number(value, 10)
-                elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                    chunked = True
-                elif name == b"content-type":
-                    ctype = value.strip()
-                elif name == b"location":
-                    location = value.strip()
-        body = bytearray()
-        if chunked:
-            while True:
-                size = _number(reader.line().split(b";")[0], 16)
-                if size == 0:
-                    while reader.line():
-                        pass
-                    break
-                reader.body(size, body)
-                reader.line()
-        else:
-            reader.body(length, body)
-        return status, body, ctype, location
+        """Send a prepared request through the transport; what the answer means: outcome()."""
+        status, body, ctype, location = self._wire.exchange(req)
+        return outcome(status, body, req, ctype, location)
 
 
 def client_from_config(config, board, cls=None, **more):
@@ -538,13 +357,31 @@ class _Request:
         if self.post:
             sink(self.post)
 
+    def chunks(self):
+        """The body as a generator of chunks (a transport that pulls, ei_requests); each chunk
+        is valid until the next one is asked for."""
+        yield self.pre
+        if self.rec is None:
+            yield from self.file_chunks()
+        else:
+            enc = self.client._enc
+            ready = []
+            enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head, self.fmt)
+            rows = len(self.rec)
+            batch = max(1, enc.size // (16 * self.rec.axes))
+            for start in range(0, rows, batch):
+                enc.rows(self.rec, start, min(rows, start + batch))
+                while ready:
+                    yield ready.pop(0)
+            enc.end()
+            while ready:
+                yield ready.pop(0)
+        yield self.post
+
     def file_chunks(self):
         enc = self.client._enc
         view = memoryview(enc.buf)[: enc.size]
-        path = self.path_on_disk
-        if path is None:
-            return
-        with open(path, "rb") as f:
+        with open(self.path_on_disk, "rb") as f:
             while True:
                 n = f.readinto(view)
                 if not n:
@@ -557,31 +394,6 @@ class _Writer:
 
     def __init__(self, write):
         self.write = write
-
-
-def _number(text, base):
-    try:
-        n = int(text.strip(), base)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise ConnectionFailed("bad length in the answer: %r" % text[:20])
-    return n
-
-
-def _why(e):
-    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int):
-        code = e.args[0]
-        if code in (11, 110, 116):
-            return "timed out (no answer)"
-        if code == 111:
-            return "connection refused"
-        if code in (104, 32):
-            return "connection reset"
-    text = str(e)
-    if "timed out" in text:
-        return "timed out (no answer)"
-    return text or type(e).__name__
 
 
 def _random32():

@@ -1,0 +1,232 @@
+"""The socket transport: send one HTTP request to the ingestion host, read its answer.
+
+    wire = ei_wire.Wire("ingestion.edgeimpulse.com", 443, tls=True, ca="/ca.der", timeout=10)
+    status, body, content_type, location = wire.exchange(req)
+
+`req` is a prepared upload (ei_http): `write(write)` writes its head, then streams the body
+through the encoder's stage. The answer is read through one 512-byte buffer: the status line
+(interim 1xx answers skipped; CRLF or bare LF line ends), the headers that matter, and the body:
+a JSON answer whole, up to 16 KiB, anything else only its first 512 bytes (for the error text).
+What the answer means is ei_http's business, not this module's.
+
+Memory: the read buffer and, for HTTPS, the CA bundle (about 1 KiB per root), allocated once per
+Client; per request, the answer's body. A TLS session costs what the port's mbedTLS needs (~20-35
+KiB; on the Pico W from the Python heap: gc.collect() before uploading helps).
+"""
+
+import socket
+import sys
+
+from ei_errors import ConnectionFailed, IngestionError
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[misc,no-redef]
+        return x
+
+
+_MAX_JSON = const(16384)  # the longest JSON answer read whole
+_MAX_TEXT = const(512)  # of any other answer, only the first bytes (for the error text)
+_CPYTHON = sys.implementation.name == "cpython"
+
+
+class Wire:
+    """Connections to one host and port, plain or TLS with the certificate checked."""
+
+    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10):
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.timeout = timeout
+        self._insecure = insecure
+        self._ca = None
+        self._ca_spans = ()
+        if tls:
+            import ei_tls
+
+            if ca is not None:
+                self._ca, self._ca_spans = ei_tls.load_ca(ca)
+            elif not insecure:
+                raise ValueError(
+                    "HTTPS needs a CA certificate: pass ca=<DER bytes or file> (make deploy "
+                    "builds ca.der), or insecure=True to skip the certificate check"
+                )
+            if insecure:
+                ei_tls.warn_insecure(host)
+        self._rbuf = bytearray(512)
+
+    def exchange(self, req):
+        """Send `req`, return (status, body, content type, location) of the final answer."""
+        sock = None
+        try:
+            sock = self._connect()
+            write = sock.sendall if _CPYTHON else sock.write
+            try:
+                req.write(write)
+            except OSError as e:
+                # The server may have answered early (401, 413) and closed: read what it said.
+                try:
+                    answer = self._answer(sock)
+                except (OSError, IngestionError):
+                    raise ConnectionFailed("connection lost while sending: %s" % _why(e))
+                if answer[0] == 200:
+                    raise ConnectionFailed("server answered 200 before the whole body was sent")
+                return answer
+            return self._answer(sock)
+        except OSError as e:
+            raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
+        finally:
+            if sock is not None:
+                sock.close()
+
+    def _connect(self):
+        try:
+            addr = socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)
+        except OSError as e:
+            raise ConnectionFailed("cannot resolve %s: %s" % (self.host, _why(e)))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(addr[0][-1])
+            if self.tls:
+                import ei_tls
+
+                sock = ei_tls.wrap(sock, self.host, self._ca, self._ca_spans, self._insecure)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _answer(self, sock):
+        reader = _Reader(sock.recv_into if _CPYTHON else sock.readinto, self._rbuf)
+        status = 100
+        while 100 <= status < 200:  # an unasked-for 100 Continue (or 102, 103) comes first
+            status_line = reader.line()
+            parts = status_line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+                raise ConnectionFailed("not an HTTP answer: %r" % status_line[:40])
+            try:
+                status = int(parts[1])
+            except ValueError:
+                raise ConnectionFailed("bad HTTP status line: %r" % status_line[:40])
+            length = -1
+            chunked = False
+            ctype = location = b""
+            while True:
+                line = reader.line()
+                if not line:
+                    break
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = _number(value, 10)
+                elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                    chunked = True
+                elif name == b"content-type":
+                    ctype = value.strip()
+                elif name == b"location":
+                    location = value.strip()
+        body = bytearray()
+        if chunked:
+            while True:
+                size = _number(reader.line().split(b";")[0], 16)
+                if size == 0:
+                    while reader.line():
+                        pass
+                    break
+                reader.body(size, body)
+                reader.line()
+        else:
+            reader.body(length, body)
+        return status, body, ctype, location
+
+
+class _Reader:
+    """Reads an HTTP answer through one preallocated buffer."""
+
+    def __init__(self, readinto, buf):
+        self._readinto = readinto
+        self._buf = buf
+        self._mv = memoryview(buf)
+        self._start = 0
+        self._end = 0
+
+    def _fill(self):
+        if self._start == self._end:
+            self._start = self._end = 0
+        n = self._readinto(self._mv[self._end :])
+        if not n:
+            return False
+        self._end += n
+        return True
+
+    def line(self):
+        """The next line without its line end (CRLF, or a bare LF as some servers send); a line
+        longer than the buffer comes back cut to the buffer's size (the rest is skipped): only
+        short lines (status, lengths) matter here."""
+        cut = None
+        while True:
+            at = self._buf.find(b"\n", self._start, self._end)
+            if at >= 0:
+                end = at - 1 if at > self._start and self._buf[at - 1] == 0x0D else at
+                text = cut if cut is not None else bytes(self._mv[self._start : end])
+                self._start = at + 1
+                return text
+            if self._start and self._end == len(self._buf):
+                rest = self._end - self._start
+                self._buf[:rest] = self._buf[self._start : self._end]
+                self._start, self._end = 0, rest
+            if self._end == len(self._buf):
+                if cut is None:
+                    cut = bytes(self._mv[: self._end])
+                self._start = self._end = 0
+            if not self._fill():
+                raise ConnectionFailed("connection closed in the middle of the answer")
+
+    def body(self, length, out):
+        """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
+        a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped."""
+        keep = _MAX_TEXT
+        while length:
+            if self._start == self._end and not self._fill():
+                if length > 0:
+                    raise ConnectionFailed("connection closed in the middle of the answer")
+                return
+            n = self._end - self._start
+            if 0 < length < n:
+                n = length
+            if not out and self._buf[self._start] == 0x7B:  # "{"
+                keep = _MAX_JSON
+            room = keep - len(out)
+            if room > 0:
+                out.extend(self._mv[self._start : self._start + min(n, room)])
+            self._start += n
+            if length > 0:
+                length -= n
+
+
+def _number(text, base):
+    try:
+        n = int(text.strip(), base)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ConnectionFailed("bad length in the answer: %r" % text[:20])
+    return n
+
+
+def _why(e):
+    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int):
+        code = e.args[0]
+        if code in (11, 110, 116):
+            return "timed out (no answer)"
+        if code == 111:
+            return "connection refused"
+        if code in (104, 32):
+            return "connection reset"
+    text = str(e)
+    if "timed out" in text:
+        return "timed out (no answer)"
+    return text or type(e).__name__
