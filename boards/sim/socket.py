@@ -1,20 +1,23 @@
 """The sim board's `socket`: the host's sockets, cut off while the simulated Wi-Fi is down.
 
 On a board a TCP connection needs the station interface: before `ei_net.connect()`, or after
-the link dropped, `connect()` fails with OSError EHOSTUNREACH (113). This module makes the sim
+the link dropped, connecting fails with OSError EHOSTUNREACH (113). This module makes the sim
 do the same, so code that forgets to join Wi-Fi fails here too. The link state comes from
 the sim's `network` module (`network.sim_link_up()`); while `network` was never imported,
-the link is down, as on a board after reset. Only connect() is checked: a connection that is
-already open carries on after a drop (the host's loopback does not break).
+the link is down, as on a board after reset. A connection that is already open carries on
+after a drop (the host's loopback does not break).
 
 Two runtimes, two ways in:
-- MicroPython (MICROPYPATH=lib:boards/sim:.frozen): this file shadows the built-in `socket`.
-  It re-exports the built-in through its `usocket` alias and subclasses `usocket.socket` with
-  a checked connect(); TLS and streams still see a native socket.
+- MicroPython (MICROPYPATH=lib:boards/sim:.frozen): this file shadows the built-in `socket`
+  and re-exports it through its `usocket` alias, except `socket()`, which refuses to make a
+  socket while the link is down. It checks there, not in connect(), because what it returns
+  must be the built-in socket object itself: TLS and the stream functions read its C struct,
+  so a Python subclass would hand them the wrong object. Create a socket when you connect
+  (as ei_http and requests do), not ahead of joining Wi-Fi.
 - CPython (PYTHONPATH=lib:boards/sim): a socket.py on the path would shadow the standard
   library's socket, which ssl, asyncio, http and others import. So this file loads the real
   standard-library module, puts it in sys.modules in its own place (everything in the process
-  gets the genuine module), and checks connections through an audit hook on the
+  gets the genuine module), and refuses connect() through an audit hook on the
   "socket.connect" event (sys.addaudithook; raising in the hook aborts the call). Only a
   process that imports `socket` with boards/sim ahead of the standard library runs this file:
   the scenario processes. A test process that imported socket earlier never does.
@@ -56,11 +59,10 @@ if sys.implementation.name == "micropython":
     import usocket as _native
     from usocket import *  # noqa: F403 (the whole built-in module, under its own name)
 
-    class socket(_native.socket):  # type: ignore[no-redef]
-        def connect(self, address):
-            if not link_up():
-                _refuse()
-            return super().connect(address)
+    def socket(*args):  # type: ignore[no-redef]
+        if not link_up():
+            _refuse()
+        return _native.socket(*args)
 
 else:
 

@@ -15,15 +15,17 @@ addr = socket.getaddrinfo("127.0.0.1", port, socket.AF_INET, socket.SOCK_STREAM)
 
 
 def attempt():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = None
     try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.connect(addr)
         s.send(b"ping")
         return "ok"
     except OSError as e:
         return "OSError %d: %s" % (e.args[0], e)
     finally:
-        s.close()
+        if s is not None:
+            s.close()
 
 
 def upload():
