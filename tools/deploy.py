@@ -90,10 +90,11 @@ def lib_sources(lib: Path = LIB) -> list[Path]:
     return sorted(p.relative_to(lib) for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def compile_lib(board: str, root: Path = ROOT) -> list[Path]:
-    """mpy-cross every lib/ module for the board; return the .mpy paths (relative to lib out)."""
+def compile_lib(board: str, root: Path = ROOT, build: Path | None = None) -> list[Path]:
+    """mpy-cross every lib/ module for the board into <build>/<board>/lib (build: root/build);
+    return the .mpy paths relative to that directory."""
     arch = BOARDS[board]
-    out_dir = root / "build" / board / "lib"
+    out_dir = (build or root / "build") / board / "lib"
     mpy_cross = _tool("mpy-cross")
     built = []
     for rel in lib_sources(root / "lib"):
@@ -149,13 +150,14 @@ def deploy_commands(
     examples: Sequence[Path] = (),
     main: Path | None = None,
     remove_main: bool = False,
+    build: Path | None = None,
 ) -> list[list[str]]:
     """The mpremote invocation(s) that install everything on the board (one, chained).
 
     `examples` go to the root; `main` (a rendered boards/main.py) goes last, as /main.py, so a
     reset during the copy never starts an example whose modules are not all there yet.
     """
-    build_lib = root / "build" / board / "lib"
+    build_lib = (build or root / "build") / board / "lib"
     cmd = [_tool("mpremote"), "connect", port, "exec", _prepare_code(mpys, remove_main=remove_main)]
     by_dir: dict[str, list[Path]] = {}
     for p in mpys:
@@ -397,7 +399,7 @@ def install_main(args: argparse.Namespace) -> tuple[Path | None, bool]:
     if args.main == "none":
         return None, True
     find_example(args.main, args.examples_dir)
-    return render_main(args.main, ROOT / "build" / args.board / "main.py"), False
+    return render_main(args.main, args.build_dir / args.board / "main.py"), False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,10 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             s.add_argument("--dry-run", action="store_true", help="print mpremote commands only")
         if name in ("deploy", "run"):
             s.add_argument("--examples-dir", type=Path, default=EXAMPLES)
+        if name in ("mpy", "deploy"):
+            s.add_argument("--build-dir", type=Path, default=ROOT / "build", help="default: build/")
     dep = sub.choices["deploy"]
     dep.add_argument("--config", type=Path, default=ROOT / "config.py")
     dep.add_argument("--ca-roots", default=None, help="CN substrings (see make_ca_bundle.py)")
-    dep.add_argument("--ca-out", type=Path, default=ROOT / "build" / "ca.der")
+    dep.add_argument("--ca-out", type=Path, default=None, help="default: <build dir>/ca.der")
     dep.add_argument("--no-ca", action="store_true", help="plain HTTP only: skip the CA file")
     dep.add_argument(
         "--main", default=None, help="example to run at boot (main.py), or none to remove main.py"
@@ -432,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "packages":
             return packages(args.check, args.tracked)
         if args.command == "mpy":
-            built = compile_lib(args.board)
+            built = compile_lib(args.board, build=args.build_dir)
             print(f"compiled {len(built)} modules for {args.board} ({BOARDS[args.board]})")
             return 0
         if args.command == "run":
@@ -451,21 +455,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         main_py, remove_main = install_main(args)
         if not args.dry_run:
             check_port(args.port)
-        mpys = compile_lib(args.board)
+        mpys = compile_lib(args.board, build=args.build_dir)
         ca = None
         if not args.no_ca:
             sys.path.insert(0, str(ROOT / "tools"))
             import make_ca_bundle
 
             roots = args.ca_roots.split(",") if args.ca_roots else make_ca_bundle.DEFAULT_ROOTS
+            ca = args.ca_out or args.build_dir / "ca.der"
             try:
-                make_ca_bundle.build(args.ca_out, roots)
+                make_ca_bundle.build(ca, roots)
             except ValueError as e:
                 raise DeployError(f"CA file: {e}") from e
-            ca = args.ca_out
         cmds = deploy_commands(
             args.board, args.port, mpys, args.config, ca,
             examples=example_files(args.examples_dir), main=main_py, remove_main=remove_main,
+            build=args.build_dir,
         )  # fmt: skip
         rc = _execute(cmds, args.dry_run)
         if rc == 0 and main_py is not None:
