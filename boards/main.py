@@ -20,12 +20,11 @@ LOG = "main.log"
 _STEP_MS = 100
 
 
-def _skip_requested(delay_ms):
-    """Wait up to `delay_ms`; the reason to skip the example, or None to run it."""
-    import board
-
+def _skip_requested(board, example, delay_ms):
+    """Count down `delay_ms`; the reason to skip the example, or None to run it."""
     waited = 0
     try:
+        print("main.py: %s.main() in %d ms; Ctrl-C or hold BOOT for the REPL" % (example, delay_ms))
         while waited < delay_ms:
             if board.boot_button():
                 return "the BOOT button is held"
@@ -46,12 +45,13 @@ def _log_error(example, e):
 
 
 def run(example=EXAMPLE, delay_ms=DELAY_MS):
-    print("main.py: %s.main() in %d ms; Ctrl-C or hold BOOT for the REPL" % (example, delay_ms))
-    why = _skip_requested(delay_ms)
-    if why:
-        print("main.py: %s skipped (%s); the REPL is yours" % (example, why))
-        return
     try:
+        import board  # first: a missing board.py is an error like any other, printed below
+
+        why = _skip_requested(board, example, delay_ms)
+        if why:
+            print("main.py: %s skipped (%s); the REPL is yours" % (example, why))
+            return
         __import__(example).main()
     except KeyboardInterrupt:
         print("main.py: %s stopped by Ctrl-C" % example)
