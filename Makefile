@@ -135,12 +135,13 @@ reset: $(STAMP)
 	$(BIN)/python tools/deploy.py reset --board $(BOARD) --port $(PORT) $(DEPLOY_FLAGS)
 
 # Any example on the simulated board (tools/sim.py): a local ingestion server on a free port,
-# a config.py for it in build/sim/, the example in the micropython interpreter, then what the
+# a config.py for it in SIM_DIR, the example in the micropython interpreter, then what the
 # server stored. The sim's fault switches pass through: make sim EXAMPLE=motion EI_SIM_WIFI=no_ap
 # BOOT=1 runs it through main.py, as a board does after make deploy MAIN=<example>.
 BOOT ?=
+SIM_DIR ?= build/sim
 sim: $(STAMP)
-	$(BIN)/python tools/sim.py $(EXAMPLE) $(if $(filter 1 yes true,$(BOOT)),--boot,)
+	$(BIN)/python tools/sim.py $(EXAMPLE) --work-dir $(SIM_DIR) $(if $(filter 1 yes true,$(BOOT)),--boot,)
 
 # The board's CA file alone (deploy builds it too): build/ca.der, ROOTS="CN,CN" to choose.
 ca: $(STAMP)
