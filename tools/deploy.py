@@ -281,7 +281,7 @@ def check_port(port: str, ports: Iterable[tuple[str, str | None, bool]] | None =
         if not any(usb for _dev, _sn, usb in found):
             raise DeployError(
                 "no board found on USB (PORT=auto): plug one in with a data cable (some are "
-                "charge-only); " + _PORT_HELP.split(";")[0]
+                "charge-only); `mpremote devs` lists the serial ports, PORT=<device> picks one"
             )
         return
     if port.startswith("id:"):
