@@ -8,26 +8,36 @@ STUBS  := $(VENV)/stubs
 STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 ESP32_STUBS  := micropython-esp32-stubs==1.29.0.post1
 RP2_STUBS    := micropython-rp2-rpi_pico_w-stubs==1.29.0.post1
+ESP32_S3_STUBS := micropython-esp32-esp32_generic_s3-stubs==1.29.0.post1
+ESP32_C3_STUBS := micropython-esp32-esp32_generic_c3-stubs==1.29.0.post1
+PICO2_W_STUBS  := micropython-rp2-rpi_pico2_w-stubs==1.29.0.post1
+# Stub sets added after the first two get their own stamps, so an existing .venv gains them.
+MORE_STUBS := $(STUBS)/esp32_s3/.installed $(STUBS)/esp32_c3/.installed $(STUBS)/pico2_w/.installed
 MICROPYPATH_SIM := lib:boards/sim:.frozen
 export MICROPYPATH_SIM
 
 LIB_PY   := $(shell find lib -name '*.py' 2>/dev/null | sort)
 EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
-ARCHS    := xtensawin armv6m
+# Every -march a board in tools/deploy.py's BOARDS uses (tests/test_deploy_boards.py checks).
+ARCHS    := xtensawin armv6m rv32imc armv7emsp
+# board:stub set, for the type-check of board code.
+TYPECHECK_BOARDS := esp32:esp32 esp32_s3:esp32_s3 esp32_c3:esp32_c3 pico_w:rp2 pico2_w:pico2_w
 
-.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages
+.PHONY: help venv demo sim test pytest lint format typecheck mpy clean server bench deploy run reset ca packages
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo       start a local ingestion server, collect and upload on the simulated board"
-	@echo "make test       lint, type-check (ESP32 + RP2 stubs), compile .mpy, run every test"
+	@echo "make sim EXAMPLE=motion   any example on the simulated board, against a local server"
+	@echo "make test       lint, type-check (every board's stubs), compile .mpy, run every test"
 	@echo "make server     run the local ingestion server (SERVER_HOST=127.0.0.1 SERVER_PORT=4810 DATA_DIR=data)"
 	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
-	@echo "make deploy BOARD=esp32|pico_w PORT=/dev/ttyUSB0 [DRY_RUN=1]"
+	@echo "make deploy BOARD=esp32|esp32_s3|esp32_c3|pico_w|pico2_w PORT=auto [MAIN=example|none] [DRY_RUN=1]"
 	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
+	@echo "make reset BOARD=... PORT=...   reset the board (it then runs its main.py)"
 
-venv: $(STAMP)
+venv: $(STAMP) $(MORE_STUBS)
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +46,18 @@ $(STAMP): requirements-dev.txt
 	# Board stubs live outside site-packages: each set replaces the standard library's stubs.
 	$(BIN)/pip install --quiet --no-deps --target $(STUBS)/esp32 $(ESP32_STUBS) $(STDLIB_STUBS)
 	$(BIN)/pip install --quiet --no-deps --target $(STUBS)/rp2 $(RP2_STUBS) $(STDLIB_STUBS)
+	touch $@
+
+$(STUBS)/esp32_s3/.installed: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target $(@D) $(ESP32_S3_STUBS) $(STDLIB_STUBS)
+	touch $@
+
+$(STUBS)/esp32_c3/.installed: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target $(@D) $(ESP32_C3_STUBS) $(STDLIB_STUBS)
+	touch $@
+
+$(STUBS)/pico2_w/.installed: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target $(@D) $(PICO2_W_STUBS) $(STDLIB_STUBS)
 	touch $@
 
 # The README's first command: local server + motion example on the simulated board.
@@ -55,15 +77,19 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Board code against the ESP32 and the RP2 (Pico W) stubs; host code against CPython's typeshed.
-typecheck: $(STAMP)
-	MYPYPATH=$(STUBS)/esp32:lib:boards/esp32 $(BIN)/mypy --config-file mypy-board.ini \
-	  --custom-typeshed-dir $(STUBS)/esp32 $(LIB_PY) $(wildcard boards/esp32/*.py) $(EXAMPLES_PY)
-	MYPYPATH=$(STUBS)/rp2:lib:boards/pico_w $(BIN)/mypy --config-file mypy-board.ini \
-	  --custom-typeshed-dir $(STUBS)/rp2 $(LIB_PY) $(wildcard boards/pico_w/*.py) $(EXAMPLES_PY)
+# Board code (lib/, the board's board.py, boards/main.py, the examples) against each board's
+# MicroPython stubs; host code against CPython's typeshed. One mypy cache per stub set.
+typecheck: $(STAMP) $(MORE_STUBS)
+	@set -e; for pair in $(TYPECHECK_BOARDS); do \
+	  board=$${pair%%:*}; stubs=$(STUBS)/$${pair#*:}; echo "typecheck: $$board ($$stubs)"; \
+	  MYPYPATH=$$stubs:lib:boards/$$board $(BIN)/mypy --config-file mypy-board.ini \
+	    --cache-dir .mypy_cache/$$board --custom-typeshed-dir $$stubs \
+	    $(LIB_PY) boards/$$board/board.py boards/main.py $(EXAMPLES_PY); \
+	done
 	$(BIN)/mypy --ignore-missing-imports tools
 
-# Every file in lib/ compiled for the ESP32 (xtensawin) and the RP2040 (armv6m).
+# Every file in lib/ compiled for every board CPU: ESP32 and ESP32-S3 (xtensawin), ESP32-C3
+# (rv32imc), RP2040 (armv6m), RP2350 (armv7emsp). The viper modules' machine code differs.
 mpy: $(STAMP)
 	@set -e; for arch in $(ARCHS); do \
 	  for f in $(LIB_PY); do \
@@ -87,19 +113,35 @@ server: $(STAMP)
 	  --api-key $(API_KEY) --hmac-key $(HMAC_KEY)
 
 # Board workflow (tools/deploy.py): one chained mpremote call copies lib/ as .mpy, board.py,
-# config.py and the CA file. DRY_RUN=1 prints the mpremote commands instead of running them.
+# config.py, the CA file and the examples; MAIN=<example> adds a main.py that runs it at boot
+# (MAIN=none removes it). PORT=auto takes the first USB board; a missing port is reported
+# before mpremote runs. DRY_RUN=1 prints the mpremote commands instead of running them.
 BOARD   ?= esp32
-PORT    ?= /dev/ttyUSB0
+PORT    ?= auto
 EXAMPLE ?= motion
 CONFIG  ?= config.py
+MAIN    ?=
 DRY_RUN ?=
 DEPLOY_FLAGS := $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run,)
 
 deploy: $(STAMP)
-	$(BIN)/python tools/deploy.py deploy --board $(BOARD) --port $(PORT) --config $(CONFIG) $(DEPLOY_FLAGS)
+	$(BIN)/python tools/deploy.py deploy --board $(BOARD) --port $(PORT) --config $(CONFIG) \
+	  $(if $(MAIN),--main $(MAIN),) $(DEPLOY_FLAGS)
 
 run: $(STAMP)
 	$(BIN)/python tools/deploy.py run --board $(BOARD) --port $(PORT) --example $(EXAMPLE) $(DEPLOY_FLAGS)
+
+reset: $(STAMP)
+	$(BIN)/python tools/deploy.py reset --board $(BOARD) --port $(PORT) $(DEPLOY_FLAGS)
+
+# Any example on the simulated board (tools/sim.py): a local ingestion server on a free port,
+# a config.py for it in SIM_DIR, the example in the micropython interpreter, then what the
+# server stored. The sim's fault switches pass through: make sim EXAMPLE=motion EI_SIM_WIFI=no_ap
+# BOOT=1 runs it through main.py, as a board does after make deploy MAIN=<example>.
+BOOT ?=
+SIM_DIR ?= build/sim
+sim: $(STAMP)
+	$(BIN)/python tools/sim.py $(EXAMPLE) --work-dir $(SIM_DIR) $(if $(filter 1 yes true,$(BOOT)),--boot,)
 
 # The board's CA file alone (deploy builds it too): build/ca.der, ROOTS="CN,CN" to choose.
 ca: $(STAMP)

@@ -9,6 +9,7 @@ import sys
 import time
 
 import ei_ingest
+import ei_net
 
 
 def recording(spec):
@@ -28,6 +29,7 @@ def main(path):
     with open(path) as f:
         spec = json.load(f)
     rec = recording(spec["recording"])
+    ei_net.connect("sim-lab", "sim-password", retries=0)  # the sim's sockets need its Wi-Fi
     t0 = time.time_ns()
     try:
         if spec.get("robust"):
