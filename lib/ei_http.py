@@ -381,7 +381,10 @@ class _Request:
     def file_chunks(self):
         enc = self.client._enc
         view = memoryview(enc.buf)[: enc.size]
-        with open(self.path_on_disk, "rb") as f:
+        path = self.path_on_disk
+        if path is None:
+            return
+        with open(path, "rb") as f:
             while True:
                 n = f.readinto(view)
                 if not n:
