@@ -75,6 +75,7 @@ def run(spool, spec, step):
     if op == "put":
         return spool.put(spool_common.recording(step["rid"]), **step.get("options", {}))
     if op == "flush":
+        spool_common.join_wifi()
         client = ei_http.Client(
             step.get("api_key", spool_common.API_KEY), spool_common.HMAC_KEY, "SIM",
             host="127.0.0.1", port=step["port"], tls=False, timeout=5,
