@@ -147,7 +147,9 @@ class Sampler:
             wait = clock.ticks_diff(deadline, clock.ticks_us())
             if wait > 0:
                 clock.sleep_us(wait)
-            elif -wait > late_us:
+                # A sleep can overrun (an interrupt, the GC, a busy host): look again.
+                wait = clock.ticks_diff(deadline, clock.ticks_us())
+            if -wait > late_us:
                 late += 1
             for src, off in plan:
                 src.read_into(buf, pos + off)

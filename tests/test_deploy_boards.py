@@ -140,21 +140,12 @@ def test_board_file_runs_the_examples_on_the_sim(board: str, tmp_path: Path) -> 
     assert out["audio"] == 160
 
 
-# lib/sensors/analog.py (not this suite's to change) knows the classic ESP32's ADC pins only
-# (GPIO 32-39 on ADC1): it refuses the S3's ADC1 (GPIO 1-10) and the C3's (GPIO 0-4). Strict:
-# once the library learns them, these pass and the marks must go. The Picos are left out: the
-# library picks the RP2 ADC by sys.platform, which the sim (unix) cannot be.
-ANALOG_GAP = pytest.mark.xfail(
-    strict=True, reason="lib/sensors/analog.py: only the ESP32's ADC1 pins (32-39) are known"
-)
-
-
 @pytest.mark.parametrize(
     "board",
     [
         "esp32",
-        pytest.param("esp32_s3", marks=ANALOG_GAP),
-        pytest.param("esp32_c3", marks=ANALOG_GAP),
+        "esp32_s3",
+        "esp32_c3",
     ],
 )
 def test_analog_example_on_each_esp32_board(board: str, tmp_path: Path) -> None:

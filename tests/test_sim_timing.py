@@ -57,10 +57,6 @@ def test_fake_clock_a_late_start_is_counted_and_the_schedule_recovers(runtime: s
     assert at_threshold["late"] == 0
 
 
-# lib/ei_sensors.py (not this suite's to change) decides lateness before it sleeps: a sleep
-# that overruns (a busy host; on a board, an interrupt or GC) starts the row late uncounted.
-# Strict: when the library checks the clock after its sleep too, this passes; drop the mark.
-@pytest.mark.xfail(strict=True, reason="ei_sensors.Sampler.run counts no overrun of its sleep")
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_fake_clock_an_overrun_sleep_is_a_late_row(runtime: str) -> None:
     out = timing(runtime, "fake", 40, 6053, -1, 0)

@@ -50,7 +50,7 @@ def boot_button():
 def analog(name="adc"):
     from sensors.analog import AnalogIn
 
-    return AnalogIn(ADC_PIN, atten=ADC_ATTEN, name=name)
+    return AnalogIn(ADC_PIN, atten=ADC_ATTEN, name=name, port="esp32c3")
 
 
 def i2s_mic(rate=16000, ibuf=20000):
