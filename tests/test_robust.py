@@ -47,7 +47,8 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def __call__(self, attempt: int) -> None:
+    def __call__(self, attempt: int, left_ms: int) -> None:
+        assert left_ms > 0, "no wait is asked for once the time is up"
         self.calls.append(attempt)
 
 
@@ -71,7 +72,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 def test_default_delay_sleeps_the_backoff() -> None:
     c = client(1, delay_ms=60, max_delay_ms=60)
     t0 = time.monotonic()
-    c.delay(1)
+    c.delay(1, 10000)
     assert 0.029 <= time.monotonic() - t0 < 1.0
 
 
@@ -97,19 +98,23 @@ def test_attempts_are_bounded(server: ServerProc) -> None:
     assert len(server.requests_seen()) == 3
 
 
-def test_total_time_is_bounded(server: ServerProc) -> None:
-    server.clear_requests_seen()
+def test_total_time_is_bounded(server: ServerProc, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [0]  # a fake clock: only the waits move it
+    monkeypatch.setattr(ei_robust, "ticks_ms", lambda: clock[0])
+    monkeypatch.setattr(ei_robust, "ticks_diff", lambda a, b: a - b)
     server.set_fault(status=500, count=100)
+    lefts: list[int] = []
 
-    def slow(attempt: int) -> None:
-        time.sleep(0.15)  # the wait itself is what is being bounded
+    def slow(attempt: int, left_ms: int) -> None:
+        lefts.append(left_ms)
+        clock[0] += 150  # the wait itself is what is being bounded
 
     c = client(server.port, slow, attempts=100, total_ms=400)
-    t0 = time.monotonic()
     with pytest.raises(ServerError):
         c.upload(spool_common.recording(3))
     server.clear_faults()
-    assert 2 <= c.tries <= 4 and time.monotonic() - t0 < 1.5
+    # Attempts at 0, 150 and 300 ms; the wait after the third ends at 450, past 400: raised.
+    assert c.tries == 3 and lefts == [400, 250, 100]
 
 
 def test_refusals_are_not_retried(server: ServerProc) -> None:

@@ -23,7 +23,10 @@ def main(path, port, first, count):
     )  # fmt: skip
     waits = []  # an injected delay: records the attempt numbers, sleeps nothing
     client = spool_common.robust_client(
-        port, timeout=1, device_name="faults-mpy", delay=lambda attempt: waits.append(attempt)
+        port,
+        timeout=1,
+        device_name="faults-mpy",
+        delay=lambda attempt, left_ms: waits.append(attempt),
     )
     rec = spool_common.recording(first)
     rounds = 0

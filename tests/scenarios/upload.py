@@ -36,7 +36,10 @@ def main(path):
             import ei_robust
 
             waits = []
-            client = ei_robust.Client(delay=waits.append, **spec["client"], **spec["robust"])
+            client = ei_robust.Client(
+                delay=lambda attempt, left_ms: waits.append(attempt), **spec["client"],
+                **spec["robust"]
+            )  # fmt: skip
         else:
             client = ei_ingest.Client(**spec["client"])
         via_file = spec.get("via_file")
