@@ -1,8 +1,10 @@
 """Exceptions a user of ei_ingest can act on.
 
 Bad input is always a plain ValueError naming the field (raised before anything is written or
-sent). These classes cover what happens after: a full recording or a refused or failed upload.
-Memory: a few class objects, nothing per instance beyond the message.
+sent). These classes cover what happens after: a full recording or a refused or failed upload,
+and for_answer() says which one an answer means. The library loads this module only when
+something goes wrong. Memory: about 3 KiB of classes and code; nothing per instance beyond the
+message.
 """
 
 
@@ -22,6 +24,7 @@ class IngestionError(Exception):
 
     retryable = False
     refuses_file = False
+    duplicate = False
 
     def __init__(self, status, text):
         super().__init__("HTTP %d: %s" % (status, text) if status else text)
@@ -80,20 +83,66 @@ class DuplicateError(InvalidError):
     delivered.
     """
 
-
-def _print_log(message):
-    print("ei_ingest:", message)
+    duplicate = True
 
 
-_log = [_print_log]
+def for_answer(status, text, ctype, location, endpoint, filename):
+    """The error for an answer that is not the ingestion API's word that it stored the file
+    (ei_http.outcome() asks only then, so a board loads this only when something goes wrong)."""
+    obj = None
+    if text[:1] == "{":
+        import json
+
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            pass
+        if not isinstance(obj, dict):
+            obj = None
+    html = b"html" in ctype.lower() or text[:1] == "<"
+    why = None
+    if obj is not None:
+        why = obj.get("error")
+        if status == 200 and obj.get("success") is True:  # stored, but not this file?
+            why = None
+            for f in obj.get("files") or ():
+                if isinstance(f, dict) and f.get("success") is False:
+                    if len(obj["files"]) == 1 or f.get("fileName") == filename:
+                        return _refusal(400, str(f.get("error") or text))
+        elif not isinstance(why, str) or not why:
+            why = None
+    if 300 <= status < 400:
+        where = location.decode() if location else "nowhere"
+        return UnexpectedAnswer(status, "redirected to %s (a captive portal or proxy?): %r"
+                                % (where, text[:80]))  # fmt: skip
+    if why is None:
+        if status == 200 or html or 200 < status < 300:
+            if status == 200 and obj is not None:
+                what = "this file is not listed in the answer"
+            elif status == 200:
+                what = "the answer does not name the stored file"
+            else:
+                what = "not an ingestion API answer"
+            return UnexpectedAnswer(status, "%s: %r" % (what, text[:80]))
+        why = text
+    if status == 200 or status == 400 or status == 413:
+        return _refusal(status, why)
+    if status == 401 or status == 403:
+        return AuthError(status, why)
+    if status == 421:
+        return MissingHeaderError(status, why)
+    if status >= 500:
+        return ServerError(status, why)
+    err = IngestionError(status, why)
+    err.retryable = status == 408 or status == 429
+    return err
 
 
-def set_log(fn):
-    """Route the library's few diagnostics to `fn(message)`; None silences them."""
-    _log[0] = fn
+def _refusal(status, text):
+    low = text.lower()
+    if "duplicate" in low or "already exist" in low:
+        return DuplicateError(status, text)
+    return InvalidError(status, text)
 
 
-def log(message):
-    fn = _log[0]
-    if fn is not None:
-        fn(message)
+from ei_log import _print_log, log, set_log  # noqa: E402,F401 (the hook's old home)

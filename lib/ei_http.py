@@ -15,15 +15,6 @@ import os
 
 import ei_encode
 import ei_options
-from ei_errors import (
-    AuthError,
-    DuplicateError,
-    IngestionError,
-    InvalidError,
-    MissingHeaderError,
-    ServerError,
-    UnexpectedAnswer,
-)
 
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
 _HEXU = "0123456789ABCDEF"
@@ -41,94 +32,45 @@ def urlencode(text):
 
 
 def outcome(status, body, req, ctype=b"", location=b""):
-    """What an answer means: the stored file's name, or the IngestionError to raise.
-
-    A success is only what the ingestion API answers: for /files, JSON with success true that
-    lists this file; for /data, a 200 with a plain one-line file name. Anything else (a redirect,
-    a captive portal's page, a proxy's answer) is an UnexpectedAnswer: retryable, the file is
-    not known to have arrived.
-    """
+    """The stored file's name, when the answer is the ingestion API's word that it stored this
+    file: for /files, JSON with success true that lists it; for /data, a 200 with a plain
+    one-line file name. Anything else raises the error ei_errors.for_answer() finds (loaded only
+    then): a refusal, or an UnexpectedAnswer (a redirect, a captive portal's page, a proxy's
+    answer: retryable, the file is not known to have arrived)."""
     text = _text(body)
-    obj = None
-    if text.startswith("{"):
-        try:
-            import json
+    if status == 200 and text[:1] != "<" and b"html" not in ctype.lower():
+        if text[:1] == "{":
+            name = _listed(text, req.filename)
+            if name:
+                return name
+        elif req.endpoint == "data" and 0 < len(text) <= 255:
+            for c in text:
+                if c < " " or c in '<>"':
+                    break
+            else:
+                return text
+    import ei_errors
 
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if not isinstance(obj, dict):
-            obj = None
-    html = b"html" in ctype.lower() or text[:1] == "<"
-    if status == 200:
-        if obj is not None:
-            return _files_outcome(obj, text, req)
-        if req.endpoint == "data" and not html and _plain_name(text):
-            return text
-        return _unexpected(status, "the answer does not name the stored file", text)
-    if 300 <= status < 400:
-        where = _text(location) or "nowhere"
-        return _unexpected(status, "redirected to %s (a captive portal or proxy?)" % where, text)
-    if obj is not None and isinstance(obj.get("error"), str):
-        text = obj["error"]
-    elif html:
-        return _unexpected(status, "not an ingestion API answer", text)
-    if status == 400 or status == 413:
-        raise _refusal(status, text)
-    if status == 401 or status == 403:
-        raise AuthError(status, text)
-    if status == 421:
-        raise MissingHeaderError(status, text)
-    if status >= 500:
-        raise ServerError(status, text)
-    if 200 < status < 300:
-        return _unexpected(status, "not an ingestion API answer", text)
-    err = IngestionError(status, text)
-    err.retryable = status == 408 or status == 429
-    raise err
+    raise ei_errors.for_answer(status, text, ctype, location, req.endpoint, req.filename)
 
 
-def _files_outcome(obj, text, req):
-    if obj.get("success") is not True:
-        why = obj.get("error")
-        if not isinstance(why, str) or not why:
-            return _unexpected(200, "success is not true and no error is given", text)
-        raise _refusal(200, why)
-    files = obj.get("files")
-    if req.endpoint == "data" and files is None:
-        return _unexpected(200, "the answer does not name the stored file", text)
-    entry = None
+def _listed(text, filename):
+    """This file's stored name from a /files JSON answer that says it was stored, else None."""
+    import json
+
+    try:
+        obj = json.loads(text)
+        files = obj["files"] if obj["success"] is True else None
+    except (ValueError, KeyError, TypeError):
+        return None
     if isinstance(files, list):
         for f in files:
-            if isinstance(f, dict) and (len(files) == 1 or f.get("fileName") == req.filename):
-                entry = f
-    if entry is None:
-        return _unexpected(200, "this file is not listed in the answer", text)
-    if entry.get("success") is False:
-        err = _refusal(400, str(entry.get("error") or text))
-        raise err
-    name = entry.get("fileName")
-    return name if isinstance(name, str) and name else req.filename
-
-
-def _refusal(status, text):
-    low = text.lower()
-    if "duplicate" in low or "already exist" in low:
-        return DuplicateError(status, text)
-    return InvalidError(status, text)
-
-
-def _unexpected(status, why, text):
-    raise UnexpectedAnswer(status, "%s: %r" % (why, text[:80]))
-
-
-def _plain_name(text):
-    if not 0 < len(text) <= 255:
-        return False
-    for c in text:
-        if c < " " or c in '<>"':
-            return False
-    return True
+            if isinstance(f, dict) and (len(files) == 1 or f.get("fileName") == filename):
+                if f.get("success") is False:
+                    return None
+                name = f.get("fileName")
+                return name if isinstance(name, str) and name else filename
+    return None
 
 
 def _text(body):

@@ -190,7 +190,7 @@ _LAZY = {
     "SpoolFull": "ei_spool",
     "RecordingFull": "ei_errors",
     "ConnectionFailed": "ei_errors",
-    "set_log": "ei_errors",
+    "set_log": "ei_log",
 }
 
 

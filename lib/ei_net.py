@@ -17,8 +17,8 @@ the port's epoch from `time.gmtime(0)` and returns None while the clock has not 
 before 2024: the ESP32 boots at 2000-01-01, the Pico W at 2021-01-01), so callers leave `iat` out.
 
 Runs on MicroPython and CPython (where `network` and `ntptime` come from boards/sim or a test).
-Progress messages go through the library's one log hook: `ei_errors.set_log(None)` silences
-them, `ei_errors.set_log(fn)` routes them.
+Progress messages go through the library's one log hook: `ei_log.set_log(None)` silences
+them, `ei_log.set_log(fn)` routes them.
 
 Memory (peak heap, bisected with `-X heapsize=<n>w` on the unix port, i.e. 32-bit sizes):
 importing ei_net.mpy costs about 1.3 KB; connect(), sync_time(), unix_time() and mac() add
@@ -28,7 +28,7 @@ under 0.1 KB on top (small ints and strs, no buffers). Importing ei_net.py from 
 
 import time
 
-from ei_errors import log as _log
+from ei_log import log as _log
 
 try:
     from micropython import const

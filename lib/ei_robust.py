@@ -25,7 +25,7 @@ streamed again on each attempt from the Recording or the file, never buffered.
 """
 
 import ei_http
-from ei_errors import DuplicateError, IngestionError, log
+from ei_log import log
 from ei_time import sleep_ms, ticks_diff, ticks_ms
 
 
@@ -73,15 +73,15 @@ class Client(ei_http.Client):
             self.tries = attempt
             try:
                 return super().send(req)
-            except DuplicateError:
-                if attempt == 1:
+            except Exception as e:  # an IngestionError has these (ei_errors loads only then)
+                if not hasattr(e, "retryable"):
                     raise
-                # An earlier attempt arrived; only its answer was lost.
-                log("retry %d found %s already stored: delivered" % (attempt, req.filename))
-                return None
-            except IngestionError as e:
+                if getattr(e, "duplicate", False) and attempt > 1:
+                    # An earlier attempt arrived; only its answer was lost.
+                    log("retry %d found %s already stored: delivered" % (attempt, req.filename))
+                    return None
                 left = self.total_ms - ticks_diff(ticks_ms(), start)
-                if not e.retryable or attempt >= self.attempts or left <= 0:
+                if not getattr(e, "retryable") or attempt >= self.attempts or left <= 0:
                     raise
                 log("attempt %d of %d failed (%s): retrying" % (attempt, self.attempts, e))
                 self.delay(attempt, left)

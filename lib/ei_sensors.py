@@ -16,7 +16,7 @@ Recording's buffer is the only storage (proved with heap_lock in tests/test_sim_
 
 import sys
 
-from ei_errors import log as _log  # the library's one hook: ei_errors.set_log(fn or None)
+from ei_log import log as _log  # the library's one hook: ei_log.set_log(fn or None)
 
 try:
     from micropython import const

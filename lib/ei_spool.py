@@ -36,7 +36,7 @@ from binascii import hexlify
 
 import ei_encode
 import ei_options
-from ei_errors import DuplicateError, IngestionError, log
+from ei_log import log
 from ei_time import ticks_diff, ticks_ms
 
 try:
@@ -364,16 +364,14 @@ class Spool:
             meta = ".s"
         try:
             client.send_file(self._file(seq, data), opts)
-        except DuplicateError as e:
-            if not tried:
-                return self._fail(seq, meta, data, "refused: %s" % e)
-            # Sent before, and the server already has these exact bytes: that attempt arrived.
-        except IngestionError as e:
-            if not e.refuses_file:
-                raise
-            return self._fail(seq, meta, data, "refused: %s" % e)
         except ValueError as e:
             return self._fail(seq, meta, data, "not sendable: %s" % e)
+        except Exception as e:  # an IngestionError has these (ei_errors loads only then)
+            if not (tried and getattr(e, "duplicate", False)):
+                if not getattr(e, "refuses_file", False):
+                    raise
+                return self._fail(seq, meta, data, "refused: %s" % e)
+            # Sent before, and the server already has these exact bytes: that attempt arrived.
         os.remove(self._file(seq, meta))  # delivered: from here on the data file is a leftover
         _remove(self._file(seq, data))
         self._pending.remove(seq)

@@ -17,8 +17,6 @@ KiB; on the Pico W from the Python heap: gc.collect() before uploading helps).
 import socket
 import sys
 
-from ei_errors import ConnectionFailed, IngestionError
-
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -69,14 +67,16 @@ class Wire:
                 # The server may have answered early (401, 413) and closed: read what it said.
                 try:
                     answer = self._answer(sock)
-                except (OSError, IngestionError):
-                    raise ConnectionFailed("connection lost while sending: %s" % _why(e))
+                except Exception:
+                    answer = (0,)
+                if answer[0] == 0:
+                    _failed("connection lost while sending: %s" % _why(e))
                 if answer[0] == 200:
-                    raise ConnectionFailed("server answered 200 before the whole body was sent")
+                    _failed("server answered 200 before the whole body was sent")
                 return answer
             return self._answer(sock)
         except OSError as e:
-            raise ConnectionFailed("%s:%d: %s" % (self.host, self.port, _why(e)))
+            _failed("%s:%d: %s" % (self.host, self.port, _why(e)))
         finally:
             if sock is not None:
                 sock.close()
@@ -85,7 +85,7 @@ class Wire:
         try:
             addr = socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)
         except OSError as e:
-            raise ConnectionFailed("cannot resolve %s: %s" % (self.host, _why(e)))
+            _failed("cannot resolve %s: %s" % (self.host, _why(e)))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
@@ -106,11 +106,11 @@ class Wire:
             status_line = reader.line()
             parts = status_line.split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-                raise ConnectionFailed("not an HTTP answer: %r" % status_line[:40])
+                _failed("not an HTTP answer: %r" % status_line[:40])
             try:
                 status = int(parts[1])
             except ValueError:
-                raise ConnectionFailed("bad HTTP status line: %r" % status_line[:40])
+                _failed("bad HTTP status line: %r" % status_line[:40])
             length = -1
             chunked = False
             ctype = location = b""
@@ -183,7 +183,7 @@ class _Reader:
                     cut = bytes(self._mv[: self._end])
                 self._start = self._end = 0
             if not self._fill():
-                raise ConnectionFailed("connection closed in the middle of the answer")
+                _failed("connection closed in the middle of the answer")
 
     def body(self, length, out):
         """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
@@ -192,7 +192,7 @@ class _Reader:
         while length:
             if self._start == self._end and not self._fill():
                 if length > 0:
-                    raise ConnectionFailed("connection closed in the middle of the answer")
+                    _failed("connection closed in the middle of the answer")
                 return
             n = self._end - self._start
             if 0 < length < n:
@@ -207,13 +207,19 @@ class _Reader:
                 length -= n
 
 
+def _failed(text):
+    from ei_errors import ConnectionFailed  # loaded only when something goes wrong
+
+    raise ConnectionFailed(text)
+
+
 def _number(text, base):
     try:
         n = int(text.strip(), base)
     except ValueError:
         n = -1
     if n < 0:
-        raise ConnectionFailed("bad length in the answer: %r" % text[:20])
+        _failed("bad length in the answer: %r" % text[:20])
     return n
 
 
