@@ -43,6 +43,7 @@ from aiohttp import web
 
 from ingest.budget import FailureBudget, is_loopback_address
 from ingest.keys import LOOPBACK_NAMES
+from ingest.refusals import HELD, REFUSAL_REASON
 
 COOKIE = "ei_session"
 CSRF_HEADER = "x-csrf-token"
@@ -54,6 +55,9 @@ UPLOAD_PATH = re.compile(r"^/api/[^/]+/(files|data)$")
 KEY_REFUSED = "Missing or invalid x-api-key header"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AUTH = web.RequestKey("auth", str)  # "key", "session" or "local"
+SESSION = web.RequestKey("session", str)  # the login token, when the cookie authorised
+KEY_FAILED = web.RequestKey("key_failed", bool)  # a wrong key was presented
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,12 @@ def handles_own_auth(app: web.Application, prefix: str) -> None:
 
 def request_auth(request: web.Request) -> str | None:
     """How this request was authorised: "key", "session", "local" or None."""
-    value = request.get("auth")
-    return value if isinstance(value, str) else None
+    return request.get(AUTH)
+
+
+def request_session(request: web.Request) -> str | None:
+    """The login token when the session cookie authorised this request."""
+    return request.get(SESSION)
 
 
 def _host_is_loopback(request: web.Request) -> bool:
@@ -160,7 +168,7 @@ def _own_origin(request: web.Request, state: SecurityState) -> str:
 
 
 def _refuse(request: web.Request, status: int, reason: str) -> web.Response:
-    request["refusal_reason"] = reason
+    request[REFUSAL_REASON] = reason
     if request.path.startswith("/page/api/") or request.path.startswith("/api/"):
         return web.json_response({"success": False, "error": reason}, status=status)
     return web.Response(status=status, text=reason, content_type="text/plain")
@@ -201,20 +209,20 @@ async def _authorise(
     if _self_authenticating(request, state):
         response = await handler(request)
         if response.status == 401 and "x-api-key" in request.headers:
-            request["key_failed"] = True
+            request[KEY_FAILED] = True
         return response
     header_key = request.headers.get("x-api-key")
     if header_key is not None:
         if not key_matches(header_key, state.config.api_keys):
-            request["key_failed"] = True
+            request[KEY_FAILED] = True
             return _refuse(request, 401, KEY_REFUSED)
-        request["auth"] = "key"
+        request[AUTH] = "key"
         return await handler(request)
     if request.path.startswith("/api/"):
         return _refuse(request, 401, KEY_REFUSED)
     how, session = _page_auth(request, state)
     if how is None:
-        request["refusal_reason"] = "login required"
+        request[REFUSAL_REASON] = "login required"
         if request.method == "GET" and not request.path.startswith("/page/api/"):
             return login_page(request, status=401)
         return _refuse(request, 401, "login required: POST /login, or send x-api-key")
@@ -222,8 +230,9 @@ async def _authorise(
         problem = _csrf_problem(request, state, session)
         if problem:
             return _refuse(request, 403, problem)
-    request["auth"] = how
-    request["session"] = session
+    request[AUTH] = how
+    if session is not None:
+        request[SESSION] = session
     return await handler(request)
 
 
@@ -234,12 +243,12 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     wait = state.budget.wait_seconds(peer)
     if wait > 0 and peer is not None:
         state.budget.hold(peer)
-        request["held"] = True
+        request[HELD] = True
         held = _refuse(request, 429, "too many failed keys from this address: slowed down")
         held.headers["Retry-After"] = str(int(wait) + 1)
         return held
     response = await _authorise(request, handler, state)
-    if request.get("key_failed"):
+    if request.get(KEY_FAILED):
         if state.budget.failed(peer):
             print(
                 f"too many failed keys from {peer}: its requests get 429 for a while "
@@ -331,8 +340,8 @@ async def handle_login(request: web.Request) -> web.Response:
     target = _safe_next((fields.get("next") or ["/"])[0])
     if not key_matches(given, state.config.api_keys):
         if given:
-            request["key_failed"] = True
-        request["refusal_reason"] = "login with a wrong API key"
+            request[KEY_FAILED] = True
+        request[REFUSAL_REASON] = "login with a wrong API key"
         return login_page(request, status=401, message="That is not this server's API key.")
     token = state.sessions.create()
     response = web.Response(status=303, headers={"Location": target})
@@ -351,7 +360,7 @@ async def handle_login(request: web.Request) -> web.Response:
 
 async def handle_logout(request: web.Request) -> web.Response:
     state = request.app[SECURITY_KEY]
-    state.sessions.drop(request.get("session"))
+    state.sessions.drop(request.get(SESSION))
     response = web.json_response({"success": True})
     response.del_cookie(COOKIE, path="/")
     return response

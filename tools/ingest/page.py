@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ingest.auth import SECURITY_KEY, request_auth
+from ingest.auth import SECURITY_KEY, request_auth, request_session
 from ingest.export import plan, write_zip
 from ingest.samplevalues import MAX_WIDTH, Series, SeriesError, csv_chunks, load_series, plot_points
 from ingest.store import SampleStore
@@ -101,11 +101,10 @@ async def handle_static(request: web.Request) -> web.StreamResponse:
 async def handle_session(request: web.Request) -> web.StreamResponse:
     state = request.app[SECURITY_KEY]
     how = request_auth(request)
-    session = request.get("session")
     return _json(
         {
             "auth": how,
-            "csrf": state.csrf_token(session if isinstance(session, str) else None),
+            "csrf": state.csrf_token(request_session(request)),
             "canLogout": how == "session",
         }
     )

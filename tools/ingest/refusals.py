@@ -19,6 +19,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 MAX_REASON = 300
+REFUSAL_REASON = web.RequestKey("refusal_reason", str)  # set by whoever refuses, if they can
+HELD = web.RequestKey("held", bool)  # answered 429 by the failed-key budget
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,7 +31,7 @@ def _one_line(text: str) -> str:
 
 
 def _reason(request: web.Request, response: web.StreamResponse) -> str:
-    given = request.get("refusal_reason")
+    given = request.get(REFUSAL_REASON)
     if isinstance(given, str) and given:
         return given
     if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
@@ -63,7 +65,7 @@ async def refusal_log_middleware(request: web.Request, handler: Handler) -> web.
         if exc.status >= 400:
             log_refusal(request, exc.status, exc.text or exc.reason)
         raise
-    if response.status >= 400 and not request.get("held"):
+    if response.status >= 400 and not request.get(HELD):
         log_refusal(request, response.status, _reason(request, response))
     return response
 
