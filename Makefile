@@ -77,14 +77,20 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench/speed.py
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
+# On loopback it uses the development keys; on any other address (SERVER_HOST=0.0.0.0) it
+# makes random keys once (shown once, kept in DATA_DIR/keys.json). SERVER_TLS=1: HTTPS with a
+# self-signed certificate made in DATA_DIR/tls (the board's CA file: make ca LOCAL=1).
 SERVER_HOST ?= 127.0.0.1
 SERVER_PORT ?= 4810
+SERVER_TLS ?=
 DATA_DIR ?= data
-API_KEY ?= ei_local_dev_key
-HMAC_KEY ?= local_dev_hmac_key
+DEV_KEYS := $(if $(filter 127.0.0.1 localhost ::1,$(SERVER_HOST)),yes,)
+API_KEY ?= $(if $(DEV_KEYS),ei_local_dev_key,)
+HMAC_KEY ?= $(if $(DEV_KEYS),local_dev_hmac_key,)
 server: $(STAMP)
 	$(BIN)/python tools/ingest_server.py --host $(SERVER_HOST) --port $(SERVER_PORT) --data-dir $(DATA_DIR) \
-	  --api-key $(API_KEY) --hmac-key $(HMAC_KEY)
+	  $(if $(API_KEY),--api-key $(API_KEY),) $(if $(HMAC_KEY),--hmac-key $(HMAC_KEY),) \
+	  $(if $(filter 1 yes true,$(SERVER_TLS)),--tls-self-signed,)
 
 # Board workflow (tools/deploy.py): one chained mpremote call copies lib/ as .mpy, board.py,
 # config.py and the CA file. DRY_RUN=1 prints the mpremote commands instead of running them.
@@ -102,8 +108,11 @@ run: $(STAMP)
 	$(BIN)/python tools/deploy.py run --board $(BOARD) --port $(PORT) --example $(EXAMPLE) $(DEPLOY_FLAGS)
 
 # The board's CA file alone (deploy builds it too): build/ca.der, ROOTS="CN,CN" to choose.
+# LOCAL=1: the CA of the local server's self-signed TLS (DATA_DIR/tls, made if missing) instead.
+LOCAL ?=
 ca: $(STAMP)
-	$(BIN)/python tools/make_ca_bundle.py --out build/ca.der $(if $(ROOTS),--roots "$(ROOTS)",)
+	$(BIN)/python tools/make_ca_bundle.py --out build/ca.der \
+	  $(if $(filter 1 yes true,$(LOCAL)),--local $(DATA_DIR),$(if $(ROOTS),--roots "$(ROOTS)",))
 
 # Regenerate package.json / package-sensors.json (mip) after adding or removing a lib/ file.
 packages: $(STAMP)

@@ -267,6 +267,7 @@ def make_app(
     app.router.add_get("/api/samples", handle_samples)
     app.router.add_get(r"/api/samples/{sample_id}/raw", handle_raw)
     if config.enable_faults:
+        auth.handles_own_auth(app, "/_faults")  # test-only, loopback-only (ingest_server.py)
         app.router.add_post("/_faults", handle_add_fault)
         app.router.add_delete("/_faults", handle_clear_faults)
         app.router.add_get("/_faults/log", handle_fault_log)

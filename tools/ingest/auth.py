@@ -198,7 +198,7 @@ def _self_authenticating(request: web.Request, state: SecurityState) -> bool:
     path = request.path
     if request.method == "POST" and UPLOAD_PATH.match(path):
         return True
-    if path == "/login" or path == "/_faults" or path.startswith("/_faults/"):
+    if path == "/login":
         return True
     return any(path.startswith(prefix) for prefix in state.self_auth_prefixes)
 
