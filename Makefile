@@ -16,16 +16,19 @@ EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 ARCHS    := xtensawin armv6m
 
-.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages
+.PHONY: help venv demo test pytest lint format typecheck mpy clean server bench deploy run ca packages \
+	browser screenshots
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo       start a local ingestion server, collect and upload on the simulated board"
 	@echo "make test       lint, type-check (ESP32 + RP2 stubs), compile .mpy, run every test"
-	@echo "make server     run the local ingestion server (SERVER_HOST=127.0.0.1 SERVER_PORT=4810 DATA_DIR=data)"
+	@echo "make server     run the local ingestion server and its dataset page (SERVER_HOST=127.0.0.1"
+	@echo "                SERVER_PORT=4810 DATA_DIR=data SERVER_TLS=1 for HTTPS)"
 	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
 	@echo "make deploy BOARD=esp32|pico_w PORT=/dev/ttyUSB0 [DRY_RUN=1]"
 	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
+	@echo "make ca [LOCAL=1] the board's CA file (LOCAL=1: the local server's self-signed CA)"
 
 venv: $(STAMP)
 
@@ -42,7 +45,26 @@ $(STAMP): requirements-dev.txt
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
-test: lint typecheck mpy pytest
+test: lint typecheck mpy browser pytest
+
+# The dataset page's browser tests need Debian's chromium and chromium-driver: installed here
+# when missing and we are root; otherwise the tests skip, naming them (under CI=true they fail).
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "browser: chromium and chromedriver present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "browser: installing $(BROWSER_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	elif [ "$(CI)" = true ]; then \
+	  echo "browser: CI=true needs $(BROWSER_PACKAGES) (apt-get install as root)"; exit 1; \
+	else \
+	  echo "browser: $(BROWSER_PACKAGES) missing and not root: the page's browser tests will skip"; \
+	fi
+
+# The README's screenshots of the dataset page (docs/), taken from the real page.
+screenshots: $(STAMP) browser
+	$(BIN)/python tools/page_screenshots.py --out docs
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -174,6 +174,10 @@ def _refuse(request: web.Request, status: int, reason: str) -> web.Response:
     return web.Response(status=status, text=reason, content_type="text/plain")
 
 
+# Referrer-Policy is same-origin, not no-referrer: under no-referrer Chromium sends
+# "Origin: null" with a form's POST, and the login's Origin check would refuse the form itself.
+
+
 def _csrf_problem(request: web.Request, state: SecurityState, session: str | None) -> str | None:
     origin = request.headers.get("Origin")
     if origin is not None and origin != _own_origin(request, state):
@@ -316,7 +320,7 @@ def login_page(request: web.Request, status: int = 200, message: str = "") -> we
 
 def _hardening_headers(response: web.StreamResponse) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cache-Control"] = "no-store"
 

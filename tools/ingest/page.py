@@ -57,7 +57,7 @@ STORE_APP_KEY = web.AppKey("page_store", SampleStore)
 def _harden(response: web.StreamResponse) -> web.StreamResponse:
     response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("Cache-Control", "no-store")
     return response
