@@ -197,9 +197,13 @@ def test_help_explains_unverified_and_flags() -> None:
         "--tls-key",
         "--require-valid-signature",
         "--enable-faults",
+        "--tls-self-signed",
     ):
         assert flag in result.stdout
     assert "unverified" in result.stdout
+    for limit in ("up to 8190 bytes", "at most 100 header lines", "at most 1010 parts",
+                  "login form 4096", "budget of 10"):  # fmt: skip
+        assert limit in " ".join(result.stdout.split()), limit
 
 
 def test_cli_refuses_bad_configurations(tmp_path: Path) -> None:
