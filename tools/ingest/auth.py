@@ -27,10 +27,8 @@ Memory: one entry per live session (at most ``MAX_SESSIONS``) and the budget's t
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import html
 import re
 import secrets
 import time
@@ -43,6 +41,7 @@ from aiohttp import web
 
 from ingest.budget import FailureBudget, is_loopback_address
 from ingest.keys import LOOPBACK_NAMES
+from ingest.loginpage import hardening_headers, login_page, safe_next
 from ingest.refusals import HELD, REFUSAL_REASON
 
 COOKIE = "ei_session"
@@ -174,10 +173,6 @@ def _refuse(request: web.Request, status: int, reason: str) -> web.Response:
     return web.Response(status=status, text=reason, content_type="text/plain")
 
 
-# Referrer-Policy is same-origin, not no-referrer: under no-referrer Chromium sends
-# "Origin: null" with a form's POST, and the login's Origin check would refuse the form itself.
-
-
 def _csrf_problem(request: web.Request, state: SecurityState, session: str | None) -> str | None:
     origin = request.headers.get("Origin")
     if origin is not None and origin != _own_origin(request, state):
@@ -273,57 +268,6 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
 
 # --- login -------------------------------------------------------------------------------------
 
-LOGIN_STYLE = (
-    "body{font:16px system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}"
-    "main{max-width:26rem;margin:12vh auto;background:#fff;padding:2rem;border-radius:8px;"
-    "box-shadow:0 1px 4px #0002}h1{font-size:1.3rem;margin-top:0}label{display:block;"
-    "margin:1rem 0}input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;"
-    "font:inherit}button{padding:.5rem 1.2rem;font:inherit}.error{color:#b00020}"
-    "code{background:#eef;padding:0 .2rem}"
-)
-LOGIN_STYLE_HASH = base64.b64encode(hashlib.sha256(LOGIN_STYLE.encode()).digest()).decode()
-LOGIN_CSP = (
-    f"default-src 'none'; style-src 'sha256-{LOGIN_STYLE_HASH}'; img-src data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-LOGIN_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ei_ingest dataset: log in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
-<style>{style}</style></head>
-<body><main><h1>ei_ingest dataset</h1>
-<p>This server listens on the network: log in with the project's API key (shown once when the
-server made it, and kept in <code>keys.json</code> in its data directory).</p>
-{message}<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
-<label>API key <input type="password" name="api_key" autocomplete="current-password" required
-autofocus></label><button type="submit">Log in</button></form></main></body></html>
-"""
-
-
-def _safe_next(value: str | None) -> str:
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value[:500]
-
-
-def login_page(request: web.Request, status: int = 200, message: str = "") -> web.Response:
-    target = request.path_qs if request.path != "/login" else request.query.get("next")
-    body = LOGIN_HTML.format(
-        style=LOGIN_STYLE,
-        message=f'<p class="error">{html.escape(message)}</p>' if message else "",
-        next=html.escape(_safe_next(target)),
-    )
-    response = web.Response(status=status, text=body, content_type="text/html")
-    response.headers["Content-Security-Policy"] = LOGIN_CSP
-    _hardening_headers(response)
-    return response
-
-
-def _hardening_headers(response: web.StreamResponse) -> None:
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
-
 
 async def handle_login_form(request: web.Request) -> web.Response:
     return login_page(request)
@@ -341,7 +285,7 @@ async def handle_login(request: web.Request) -> web.Response:
         return _refuse(request, 413, f"login form over {MAX_LOGIN_BODY} bytes")
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
     given = (fields.get("api_key") or [""])[0]
-    target = _safe_next((fields.get("next") or ["/"])[0])
+    target = safe_next((fields.get("next") or ["/"])[0])
     if not key_matches(given, state.config.api_keys):
         if given:
             request[KEY_FAILED] = True
@@ -358,7 +302,7 @@ async def handle_login(request: web.Request) -> web.Response:
         samesite="Strict",
         secure=state.config.tls,
     )
-    _hardening_headers(response)
+    hardening_headers(response)
     return response
 
 

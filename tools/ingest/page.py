@@ -32,6 +32,7 @@ from aiohttp import web
 
 from ingest.auth import SECURITY_KEY, request_auth, request_session
 from ingest.export import plan, write_zip
+from ingest.loginpage import hardening_headers
 from ingest.samplevalues import MAX_WIDTH, Series, SeriesError, csv_chunks, load_series, plot_points
 from ingest.store import SampleStore
 from ingest.uploads import CATEGORIES, listing_filters
@@ -56,10 +57,7 @@ STORE_APP_KEY = web.AppKey("page_store", SampleStore)
 
 def _harden(response: web.StreamResponse) -> web.StreamResponse:
     response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers.setdefault("Cache-Control", "no-store")
+    hardening_headers(response)
     return response
 
 
