@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from serverproc import ServerProc
 
 sys.path.insert(0, str(ROOT / "tools"))
 import browser  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -50,6 +51,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
     with ServerProc(tmp_path_factory.mktemp("browser") / "data") as proc:
         proc.samples_by_name = upload_all(proc, BIG)  # type: ignore[attr-defined]
         yield proc
+
+
+def until(driver: Any, condition: Callable[[Any], Any]) -> Any:
+    """Wait for ``condition``; a page navigating meanwhile (stale or vanished nodes) is retried."""
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(condition)
 
 
 def console_errors(driver: Any) -> list[str]:
@@ -79,7 +85,7 @@ def test_dataset_page_lists_samples_and_shows_new_ones(
     chrome: Any, server: ServerProc, tmp_path: Path
 ) -> None:
     chrome.get(server.url + "/")
-    WebDriverWait(chrome, WAIT).until(lambda d: len(rows(d)) == 6)
+    until(chrome, lambda d: len(rows(d)) == 6)
     table = {row[0]: row for row in rows(chrome)}
     assert set(table) == set(server.samples_by_name)  # type: ignore[attr-defined]
     name, label, category, count, length, sensors, signature, device, metadata, _ = table[
@@ -96,7 +102,7 @@ def test_dataset_page_lists_samples_and_shows_new_ones(
     new = server.post_data("testing", small_json(None), file_name="arrived.json",
                            headers={"x-label": "fresh"})  # fmt: skip
     assert new.status == 200
-    WebDriverWait(chrome, WAIT).until(lambda d: "arrived.json" in [r[0] for r in rows(d)])
+    until(chrome, lambda d: "arrived.json" in [r[0] for r in rows(d)])
     classes = chrome.execute_script(
         "return [...document.querySelectorAll('#samples tbody tr')]"
         ".filter(tr => tr.cells[0].textContent === 'arrived.json').map(tr => tr.className);"
@@ -118,9 +124,7 @@ def test_sample_page_draws_every_axis_decimated(
 ) -> None:
     big = server.samples_by_name["motion.big.cbor"]  # type: ignore[attr-defined]
     chrome.get(f"{server.url}/samples/{big['id']}")
-    WebDriverWait(chrome, WAIT).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 3
-    )
+    until(chrome, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 3)
     paths = chrome.find_elements(By.CSS_SELECTOR, "#plot path.trace")
     assert [p.get_attribute("data-axis") for p in paths] == ["accX", "accY", "accZ"]
     note = chrome.find_element(By.ID, "plot-note").text
@@ -147,23 +151,19 @@ def test_sample_page_draws_every_axis_decimated(
 def test_short_sample_image_and_audio(chrome: Any, server: ServerProc) -> None:
     samples = server.samples_by_name  # type: ignore[attr-defined]
     chrome.get(f"{server.url}/samples/{samples['climate.01.json']['id']}")
-    WebDriverWait(chrome, WAIT).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 2
-    )
+    until(chrome, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 2)
     assert [trace_points(p) for p in chrome.find_elements(By.CSS_SELECTOR, "#plot path.trace")] == [
         50, 50,
     ]  # fmt: skip
     assert "every row drawn" in chrome.find_element(By.ID, "plot-note").text
     chrome.get(f"{server.url}/samples/{samples['photo.01.png']['id']}")
-    WebDriverWait(chrome, WAIT).until(
+    until(chrome,
         lambda d: d.execute_script("const i = document.getElementById('image');"
                                    "return !i.hidden && i.complete && i.naturalWidth;") == 4
     )  # fmt: skip
     assert not chrome.find_element(By.ID, "plot-figure").is_displayed()
     chrome.get(f"{server.url}/samples/{samples['clap.01.wav']['id']}")
-    WebDriverWait(chrome, WAIT).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 1
-    )
+    until(chrome, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 1)
     audio = chrome.find_element(By.ID, "audio")
     assert audio.get_attribute("src").endswith("/raw?inline=1")
     assert console_errors(chrome) == []
@@ -175,13 +175,11 @@ def test_delete_from_the_page(chrome: Any, server: ServerProc) -> None:
     assert extra.status == 200
     (doomed,) = [s for s in server.samples() if s["fileName"] == "doomed.json"]
     chrome.get(f"{server.url}/samples/{doomed['id']}")
-    WebDriverWait(chrome, WAIT).until(
-        lambda d: d.find_element(By.ID, "title").text == "doomed.json"
-    )
+    until(chrome, lambda d: d.find_element(By.ID, "title").text == "doomed.json")
     chrome.find_element(By.ID, "delete").click()
-    WebDriverWait(chrome, WAIT).until(lambda d: d.switch_to.alert)
+    until(chrome, lambda d: d.switch_to.alert)
     chrome.switch_to.alert.accept()
-    WebDriverWait(chrome, WAIT).until(lambda d: d.current_url == server.url + "/")
+    until(chrome, lambda d: d.current_url == server.url + "/")
     assert "doomed.json" not in [s["fileName"] for s in server.samples()]
     assert console_errors(chrome) == []
 
@@ -195,14 +193,18 @@ def test_lan_bind_shows_the_login_first(chrome: Any, tmp_path: Path) -> None:
         field = chrome.find_element(By.NAME, "api_key")
         field.send_keys("ei_not_the_key")
         field.submit()
-        WebDriverWait(chrome, WAIT).until(
-            lambda d: "not this server's API key" in d.find_element(By.TAG_NAME, "body").text
+        until(
+            chrome,
+            lambda d: (
+                "not this server's API key"
+                in d.execute_script("return document.body ? document.body.textContent : ''")
+            ),
         )
         assert "secret.01" not in chrome.page_source
         field = chrome.find_element(By.NAME, "api_key")
         field.send_keys(lan.api_key)
         field.submit()
-        WebDriverWait(chrome, WAIT).until(lambda d: "secret.01.json" in [r[0] for r in rows(d)])
+        until(chrome, lambda d: "secret.01.json" in [r[0] for r in rows(d)])
         (cookie,) = [c for c in chrome.get_cookies() if c["name"] == "ei_session"]
         assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
         assert lan.api_key not in chrome.page_source
@@ -210,7 +212,7 @@ def test_lan_bind_shows_the_login_first(chrome: Any, tmp_path: Path) -> None:
         logout = chrome.find_element(By.ID, "logout")
         assert logout.is_displayed()
         logout.click()
-        WebDriverWait(chrome, WAIT).until(lambda d: d.find_elements(By.NAME, "api_key"))
+        until(chrome, lambda d: d.find_elements(By.NAME, "api_key"))
         chrome.get(lan.url + "/")
         assert chrome.find_elements(By.NAME, "api_key") and "secret.01" not in chrome.page_source
         errors = [e for e in console_errors(chrome) if "401" not in e]
