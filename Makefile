@@ -24,18 +24,21 @@ ARCHS    := xtensawin armv6m rv32imc armv7emsp
 # board:stub set, for the type-check of board code.
 TYPECHECK_BOARDS := esp32:esp32 esp32_s3:esp32_s3 esp32_c3:esp32_c3 pico_w:rp2 pico2_w:pico2_w
 
-.PHONY: help venv demo sim test pytest lint format typecheck mpy clean server bench deploy run reset ca packages
+.PHONY: help venv demo sim test pytest lint format typecheck mpy clean server bench deploy run reset ca \
+	packages browser screenshots
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo       start a local ingestion server, collect and upload on the simulated board"
 	@echo "make sim EXAMPLE=motion   any example on the simulated board, against a local server"
 	@echo "make test       lint, type-check (every board's stubs), compile .mpy, run every test"
-	@echo "make server     run the local ingestion server (SERVER_HOST=127.0.0.1 SERVER_PORT=4810 DATA_DIR=data)"
+	@echo "make server     run the local ingestion server and its dataset page (SERVER_HOST=127.0.0.1"
+	@echo "                SERVER_PORT=4810 DATA_DIR=data SERVER_TLS=1 for HTTPS)"
 	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
 	@echo "make deploy BOARD=esp32|esp32_s3|esp32_c3|pico_w|pico2_w PORT=auto [MAIN=example|none] [DRY_RUN=1]"
 	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
 	@echo "make reset BOARD=... PORT=...   reset the board (it then runs its main.py)"
+	@echo "make ca [LOCAL=1] the board's CA file (LOCAL=1: the local server's self-signed CA)"
 
 venv: $(STAMP) $(MORE_STUBS)
 
@@ -64,7 +67,26 @@ $(STUBS)/pico2_w/.installed: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
-test: lint typecheck mpy pytest
+test: lint typecheck mpy browser pytest
+
+# The dataset page's browser tests need Debian's chromium and chromium-driver: installed here
+# when missing and we are root; otherwise the tests skip, naming them (under CI=true they fail).
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "browser: chromium and chromedriver present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "browser: installing $(BROWSER_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	elif [ "$(CI)" = true ]; then \
+	  echo "browser: CI=true needs $(BROWSER_PACKAGES) (apt-get install as root)"; exit 1; \
+	else \
+	  echo "browser: $(BROWSER_PACKAGES) missing and not root: the page's browser tests will skip"; \
+	fi
+
+# The README's screenshots of the dataset page (docs/), taken from the real page.
+screenshots: $(STAMP) browser
+	$(BIN)/python tools/page_screenshots.py --out docs
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -103,14 +125,20 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench/speed.py
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
+# On loopback it uses the development keys; on any other address (SERVER_HOST=0.0.0.0) it
+# makes random keys once (shown once, kept in DATA_DIR/keys.json). SERVER_TLS=1: HTTPS with a
+# self-signed certificate made in DATA_DIR/tls (the board's CA file: make ca LOCAL=1).
 SERVER_HOST ?= 127.0.0.1
 SERVER_PORT ?= 4810
+SERVER_TLS ?=
 DATA_DIR ?= data
-API_KEY ?= ei_local_dev_key
-HMAC_KEY ?= local_dev_hmac_key
+DEV_KEYS := $(if $(filter 127.0.0.1 localhost ::1,$(SERVER_HOST)),yes,)
+API_KEY ?= $(if $(DEV_KEYS),ei_local_dev_key,)
+HMAC_KEY ?= $(if $(DEV_KEYS),local_dev_hmac_key,)
 server: $(STAMP)
 	$(BIN)/python tools/ingest_server.py --host $(SERVER_HOST) --port $(SERVER_PORT) --data-dir $(DATA_DIR) \
-	  --api-key $(API_KEY) --hmac-key $(HMAC_KEY)
+	  $(if $(API_KEY),--api-key $(API_KEY),) $(if $(HMAC_KEY),--hmac-key $(HMAC_KEY),) \
+	  $(if $(filter 1 yes true,$(SERVER_TLS)),--tls-self-signed,)
 
 # Board workflow (tools/deploy.py): one chained mpremote call copies lib/ as .mpy, board.py,
 # config.py, the CA file and the examples; MAIN=<example> adds a main.py that runs it at boot
@@ -144,8 +172,11 @@ sim: $(STAMP)
 	$(BIN)/python tools/sim.py $(EXAMPLE) --work-dir $(SIM_DIR) $(if $(filter 1 yes true,$(BOOT)),--boot,)
 
 # The board's CA file alone (deploy builds it too): build/ca.der, ROOTS="CN,CN" to choose.
+# LOCAL=1: the CA of the local server's self-signed TLS (DATA_DIR/tls, made if missing) instead.
+LOCAL ?=
 ca: $(STAMP)
-	$(BIN)/python tools/make_ca_bundle.py --out build/ca.der $(if $(ROOTS),--roots "$(ROOTS)",)
+	$(BIN)/python tools/make_ca_bundle.py --out build/ca.der \
+	  $(if $(filter 1 yes true,$(LOCAL)),--local $(DATA_DIR),$(if $(ROOTS),--roots "$(ROOTS)",))
 
 # Regenerate package.json / package-sensors.json (mip) after adding or removing a lib/ file.
 packages: $(STAMP)

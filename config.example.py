@@ -20,9 +20,11 @@ HMAC_KEY = "00000000000000000000000000000000"
 
 # --- Where to upload ---------------------------------------------------------------------
 # Edge Impulse: the defaults below (HTTPS, port 443, CA file from `make deploy`).
-# Local server instead: run `make server SERVER_HOST=0.0.0.0` on your PC (port 4810, keys
-# ei_local_dev_key / local_dev_hmac_key unless you change them), then set HOST to the PC's LAN
-# IP address (not "localhost": that is the board itself), PORT = 4810 and TLS = False.
+# Local server instead: run `make server SERVER_HOST=0.0.0.0` on your PC (port 4810). Off
+# loopback it makes its own random keys, prints them once and keeps them in data/keys.json:
+# copy them below. Set HOST to the PC's LAN address it prints (not "localhost": that is the
+# board itself), PORT = 4810 and TLS = False (or SERVER_TLS=1, TLS = True and the CA file from
+# `make ca LOCAL=1`).
 HOST = "ingestion.edgeimpulse.com"
 PORT = None  # None: 443 with TLS, 80 without
 TLS = True  # plain HTTP also works with Edge Impulse and saves the ~20-35 KB TLS needs
