@@ -53,3 +53,22 @@ def check_fixed_text(text: str, raw: int, scale: float) -> None:
 def f32_bits(x: float) -> int:
     """CPython's float32 of a double (round to nearest even), as bits."""
     return int(struct.unpack("<I", struct.pack("<f", x))[0])
+
+
+def check_fixed_column(texts: list[str], raws: list[int], scale: float) -> None:
+    """check_fixed_text for many readings of one scale, in integers (fast enough for 65,536)."""
+    d = decimals(scale)
+    p, q = Fraction(scale).as_integer_ratio()  # scale = p / q, q a power of two
+    ten = 10**d
+    pattern = re.compile(r"-?\d+" + (rf"\.\d{{{d}}}" if d else ""))
+    for text, raw in zip(texts, raws, strict=True):
+        assert pattern.fullmatch(text), f"{text!r}: not {d} decimals for scale {scale!r}"
+        n = int(text.replace(".", ""))  # the text is n / 10**d
+        assert not (n == 0 and text.startswith("-")), f"{text!r}: negative zero"
+        # |n / ten - raw * p / q| <= (1/2 + 2**-20 + |raw| * F / 2**41) / ten, F = |p| ten / q,
+        # times 2**21 * ten * q:
+        err = abs(n * q - raw * p * ten) * 2**21
+        assert err <= (2**20 + 2) * q + abs(raw * p) * ten // 2**20 + 1, (text, raw, scale)
+        if abs(raw) < 2**16 and p:
+            # round(text / scale) == raw: |n * q / (ten * p) - raw| < 1/2
+            assert 2 * abs(n * q - raw * ten * p) < ten * abs(p), f"{text!r} is not raw {raw}"
