@@ -9,11 +9,17 @@ never pay for it.
 - Binary: raw little-endian samples after a CBOR header that ends in 0xFF.
 
 Memory: the module's code (~4 KiB as .mpy), a 4-byte scratch buffer; write_f32 makes a few
-ints per value (big ints only for extreme exponents); check_values boxes a float per value.
+ints per value (big ints only for extreme exponents); check_values reads float32 buffers as
+bits (viper), and boxes a float per value for the rare others (a huge scale, doubles).
 """
 
 import math
 import struct
+
+try:
+    import micropython
+except ImportError:  # CPython: check_values scans in Python
+    micropython = None  # type: ignore[assignment]
 
 _FLT_MAX = 3.4028234663852886e38
 _POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
@@ -163,6 +169,11 @@ def check_values(rec):
     data = rec.buffer
     axes = rec.axes
     scale = rec.scale
+    if _first_nonfinite is not None and rec.typecode == "f" and scale is None:
+        i = _first_nonfinite(data, len(rec) * axes)  # float32 bits: no float per value
+        if i >= 0:
+            bad_value(data[i], i // axes, i % axes, rec)
+        return
     i = 0
     for row in range(len(rec)):
         for axis in range(axes):
@@ -170,6 +181,21 @@ def check_values(rec):
             if not -_FLT_MAX <= v <= _FLT_MAX:
                 bad_value(v, row, axis, rec)
             i += 1
+
+
+_first_nonfinite = None
+if micropython is not None:
+
+    @micropython.viper
+    def _first_nonfinite(data, n: int) -> int:
+        """The index of the first NaN or infinity among n float32 values, or -1."""
+        d = ptr32(data)  # noqa: F821 (viper built-in)
+        i = 0
+        while i < n:
+            if (int(d[i]) >> 23) & 0xFF == 0xFF:
+                return i
+            i += 1
+        return -1
 
 
 def binary_tag(rec):
