@@ -12,7 +12,7 @@ words hold them), shifted into 9 digits with the read-back interval around it; o
 go to `rows`, the plain Python twin (any buffer, a scale, CPython), which calls write_f32.
 Both write the same bytes (tests compare them over many bit patterns).
 
-Memory: the module's code (~3 KiB as .mpy, viper included), a 320-byte table of powers of
+Memory: the module's code (~5 KiB as .mpy, viper included), a 456-byte table of powers of
 ten, a 72-byte scratch array; nothing per row on the viper path.
 """
 
@@ -35,10 +35,10 @@ _HEAD = const(2)  # params: [brackets around a row, scaled], then per axis the s
 _STRIDE = const(2)
 _P10 = array("i", (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000))
 _KMAX = const(18)
-_TEN = array("i", bytes(4 * 4 * (_KMAX + 1)))  # 10**k in four 15-bit limbs, k = 0.._KMAX
+_TEN = array("i", bytes(4 * 6 * (_KMAX + 1)))  # 10**k in six 15-bit limbs, k = 0.._KMAX
 for _k in range(_KMAX + 1):
-    for _j in range(4):
-        _TEN[4 * _k + _j] = (10**_k >> (15 * _j)) & 0x7FFF
+    for _j in range(6):
+        _TEN[6 * _k + _j] = (10**_k >> (15 * _j)) & 0x7FFF
 _W = array("i", bytes(4 * 18))  # scratch: value, low end and high end of the interval, 6 limbs
 
 
@@ -166,22 +166,24 @@ if micropython is not None:
                 off = s - 15 * idx
                 vf = 0
                 while True:  # once, or twice when the estimate gave 10 digits
-                    t = 4 * kk
-                    t0 = int(ten[t])
-                    t1 = int(ten[t + 1])
-                    t2 = int(ten[t + 2])
-                    t3 = int(ten[t + 3])
-                    c = x0 * t0
-                    w[0] = c & 0x7FFF
-                    c = x0 * t1 + x1 * t0 + (c >> 15)
-                    w[1] = c & 0x7FFF
-                    c = x0 * t2 + x1 * t1 + (c >> 15)
-                    w[2] = c & 0x7FFF
-                    c = x0 * t3 + x1 * t2 + (c >> 15)
-                    w[3] = c & 0x7FFF
-                    c = x1 * t3 + (c >> 15)
-                    w[4] = c & 0x7FFF
-                    w[5] = c >> 15
+                    # w[0:6] = 4m * 10**kk, w[6:12] = (4m - delta) * 10**kk (the interval's
+                    # low end), w[12:18] = (4m + 2) * 10**kk (its high end)
+                    t = 6 * kk
+                    c = 0
+                    cl = 0
+                    ch = 0
+                    j = 0
+                    while j < 6:
+                        tj = int(ten[t + j])
+                        c = x0 * tj + (c >> 15)
+                        if j:
+                            c += x1 * int(ten[t + j - 1])
+                        w[j] = c & 0x7FFF
+                        cl = (c & 0x7FFF) - delta * tj + (cl >> 15)
+                        w[6 + j] = cl & 0x7FFF
+                        ch = (c & 0x7FFF) + 2 * tj + (ch >> 15)
+                        w[12 + j] = ch & 0x7FFF
+                        j += 1
                     vf = (
                         (int(w[idx]) >> off)
                         | (int(w[idx + 1]) << (15 - off))
@@ -190,46 +192,25 @@ if micropython is not None:
                     if vf < 1000000000:
                         break
                     kk -= 1
-                # the interval's ends: value * 4 * 10**kk -+ delta or + 2, times 10**kk
-                c = int(w[0]) - delta * t0
-                w[6] = c & 0x7FFF
-                c = int(w[1]) - delta * t1 + (c >> 15)
-                w[7] = c & 0x7FFF
-                c = int(w[2]) - delta * t2 + (c >> 15)
-                w[8] = c & 0x7FFF
-                c = int(w[3]) - delta * t3 + (c >> 15)
-                w[9] = c & 0x7FFF
-                c = int(w[4]) + (c >> 15)
-                w[10] = c & 0x7FFF
-                w[11] = int(w[5]) + (c >> 15)
-                c = int(w[0]) + 2 * t0
-                w[12] = c & 0x7FFF
-                c = int(w[1]) + 2 * t1 + (c >> 15)
-                w[13] = c & 0x7FFF
-                c = int(w[2]) + 2 * t2 + (c >> 15)
-                w[14] = c & 0x7FFF
-                c = int(w[3]) + 2 * t3 + (c >> 15)
-                w[15] = c & 0x7FFF
-                c = int(w[4]) + (c >> 15)
-                w[16] = c & 0x7FFF
-                w[17] = int(w[5]) + (c >> 15)
-                lf = (
-                    (int(w[6 + idx]) >> off)
-                    | (int(w[7 + idx]) << (15 - off))
-                    | (int(w[8 + idx]) << (30 - off))
-                )
-                hf = (
-                    (int(w[12 + idx]) >> off)
-                    | (int(w[13 + idx]) << (15 - off))
-                    | (int(w[14 + idx]) << (30 - off))
-                )
-                mask = (1 << off) - 1
-                lr = int(w[6 + idx]) & mask  # the remainders below the point: zero or not
-                hr = int(w[12 + idx]) & mask
+                lf = 0
+                hf = 0
+                lr = 0  # the remainders below the point: zero or not
+                hr = 0
                 j = 0
-                while j < idx:
-                    lr |= int(w[6 + j])
-                    hr |= int(w[12 + j])
+                while j <= idx + 2:
+                    lo = int(w[6 + j])
+                    hi = int(w[12 + j])
+                    if j < idx:
+                        lr |= lo
+                        hr |= hi
+                    elif j == idx:
+                        lr |= lo & ((1 << off) - 1)
+                        hr |= hi & ((1 << off) - 1)
+                        lf = lo >> off
+                        hf = hi >> off
+                    else:
+                        lf |= lo << (15 * (j - idx) - off)
+                        hf |= hi << (15 * (j - idx) - off)
                     j += 1
                 up = 0  # the value's first bit below the point: round half up
                 if off:
