@@ -270,8 +270,12 @@ if micropython is not None:
                     if dot and c == dot - 1 and q == pos + dot:
                         o[q] = 0x2E
                         q -= 1
-                    o[q] = 0x30 + n % 10
-                    n //= 10
+                    if n < 0x10000:
+                        t = ((n >> 1) * 52429) >> 18  # n // 10 without a division
+                    else:
+                        t = n // 10
+                    o[q] = 0x30 + n - t * 10
+                    n = t
                 pos = end
                 if ex >= 0 and point <= 21:
                     while ex:

@@ -229,8 +229,12 @@ if micropython is not None:
                     p -= 1
                     o[p] = 0x2E
                 p -= 1
-                o[p] = 0x30 + v % 10
-                v //= 10
+                if v < 0x10000:
+                    t = ((v >> 1) * 52429) >> 18  # v // 10 without a division, in 31 bits
+                else:
+                    t = v // 10
+                o[p] = 0x30 + v - t * 10
+                v = t
                 c += 1
             pos = end
             i += 1

@@ -191,8 +191,9 @@ if micropython is not None:
                 end = pos + n
                 while n:
                     n -= 1
-                    o[pos + n] = 0x30 + v % 10
-                    v //= 10
+                    q = ((v >> 1) * 52429) >> 18  # v // 10 for v < 2**16, in 31 bits
+                    o[pos + n] = 0x30 + v - q * 10
+                    v = q
                 pos = end
                 i += 1
                 k += 1
