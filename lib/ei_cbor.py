@@ -2,9 +2,10 @@
 
 Layout as in the official example and the C SDK: a definite map (protected, signature,
 payload); the signature a 64-char text string `78 40 ...`; `values` an indefinite array
-(`9F ... FF`) of definite rows, ints as CBOR ints; floats come from ei_values.
+(`9F ... FF`) of definite rows, ints as CBOR ints; scaled readings and floats as float16 or
+float32 come from ei_f32cbor (loaded only for them).
 
-Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+Memory: the module's code (~2.7 KiB as .mpy); nothing per row for integer rows.
 """
 
 import struct

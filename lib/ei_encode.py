@@ -12,7 +12,9 @@ Signing (HS256) needs the digest inside the file it covers. Two ways, identical 
 
 Memory: the staging buffer (`stage_size` + 48 bytes, default 256), a header of 100-400 bytes
 while a file is written, and two sha256 objects while signing. Nothing is allocated per row for
-integer recordings; float values (float typecodes or a scale) allocate a boxed float each.
+integer recordings, int16 with a scale and float32 (viper row kernels; the parameters of a
+scale are prepared once per file); other scaled or float recordings go through the kernels'
+plain twins, which box a float per value.
 """
 
 import hashlib

@@ -1,10 +1,11 @@
 """Compact JSON data acquisition files: the header and integer rows (ei_encode loads it for "json").
 
 The same key order and separators as JavaScript's JSON.stringify (what the official Node clients
-send): the docs' example encodes to the official vector byte for byte. Strings are escaped;
-floats come from ei_values (shortest float32 text, never `nan`).
+send): the docs' example encodes to the official vector byte for byte. Strings are escaped.
+Scaled readings come from ei_fixed (fixed decimals per axis), floats from ei_f32text (shortest
+float32 text, never `nan`); each loads only for the files that need it.
 
-Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+Memory: the module's code (~2.8 KiB as .mpy); nothing per row for integer rows.
 """
 
 try:

@@ -10,7 +10,8 @@ A *source* is anything with:
     late = sample((mpu, adc), rec)          # rows taken after their deadline (still recorded)
 
 Memory (measured on the 64-bit unix port from .mpy; less on a 32-bit board): importing costs
-~5.5 KiB of heap, a Forwarder for 6 axes ~1.3 KiB. Sampling allocates nothing per row: the
+~5.5 KiB of heap, a Forwarder for 6 axes ~1 KiB plus ~2 KiB for ei_fixed (its number text,
+shared with the JSON encoder). Sampling allocates nothing per row: the
 Recording's buffer is the only storage (proved with heap_lock in tests/test_sim_timing.py).
 """
 
