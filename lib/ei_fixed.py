@@ -71,6 +71,10 @@ def plan(scales, typecode, nested, places=None):
     `places` overrides the decimals of every axis; `nested` puts each row in brackets
     (JSON rows of several axes); `width` is the most bytes one value and its punctuation
     take."""
+    if places is not None and (
+        not isinstance(places, int) or isinstance(places, bool) or not 0 <= places <= _MAX_DECIMALS
+    ):
+        raise ValueError("decimals must be an int from 0 to 20, not %r" % (places,))
     axes = len(scales)
     params = array("i", bytes(4 * (_HEAD + _STRIDE * axes)))
     params[0] = 1 if nested else 0

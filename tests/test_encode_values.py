@@ -54,10 +54,13 @@ needs_mp32 = pytest.mark.skipif(
 def encode_everywhere(kind: str, tmp_path: Path, names: list[str]) -> dict[str, bytes]:
     """Run KIND on the 64-bit micropython and CPython; their files must be byte-identical."""
     files: dict[str, bytes] = {}
-    for runtime, run in (("mp", run_micropython), ("cp", run_cpython)):
-        out = tmp_path / runtime
-        extra = {"heapsize": "64M"} if runtime == "mp" else {}
-        proc = run(SCENARIOS / "encode_values.py", kind, str(out), timeout=600, **extra)
+    script = SCENARIOS / "encode_values.py"
+    for runtime in ("mp", "cp"):
+        out = str(tmp_path / runtime)
+        if runtime == "mp":
+            proc = run_micropython(script, kind, out, heapsize="64M", timeout=600)
+        else:
+            proc = run_cpython(script, kind, out, timeout=600)
         assert proc.stdout.split()[-1] == b"ok"
         for name in names:
             data = (tmp_path / f"{runtime}{name}").read_bytes()
@@ -300,3 +303,14 @@ for tc, scale, fmt, value in (('f', None, 'json', float('nan')), ('f', None, 'cb
         "cbor 0 row 250 axis y: 6.5535e+38 is not a finite float32 value",
         "json 0 row 250 axis y: 6.5535e+38 is not a finite float32 value",
     ]
+
+
+@pytest.mark.parametrize("decimals", [-1, 21, 2.5, True, "2"])
+def test_forwarder_refuses_bad_decimals(decimals: object) -> None:
+    class Source:
+        typecode = "h"
+        axes = (("a", "u"),)
+        scale = (0.01,)
+
+    with pytest.raises(ValueError, match="decimals must be an int from 0 to 20"):
+        ei_sensors.Forwarder((Source(),), stream=io.BytesIO(), decimals=decimals)

@@ -5,17 +5,16 @@ board): rows per second for encode+sign (both passes, to a null stream), encode+
 whole HTTP upload to a loopback sink) and the upload to the local server, for 3-axis raw int16,
 int16 with a scale (the IMU path) and float32 rows, JSON and CBOR; the naive baseline (rows as
 lists, json.dumps twice, requests.post) in the same run: int rows for raw int16, float rows for
-scaled and float values. Each figure is the median of several runs. Also bytes on the wire per
-row, and the CPU cost per row of each sim source.
+scaled and float values. Each figure is the fastest of several interleaved rounds. Also bytes on
+the wire per row, the code size of the row codecs, and the CPU cost per row of each sim source.
 
-usage: python tools/bench/speed.py [--rows 10000] [--repeat 5] [--no-write]
+usage: python tools/bench/speed.py [--rows 10000] [--repeat 7] [--no-write]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,51 +80,50 @@ def mp(code: str) -> list[list[str]]:
     return [line.split() for line in proc.stdout.decode().splitlines() if line.strip()]
 
 
-def median_us(code: str, repeat: int) -> tuple[float, list[str]]:
-    runs = [mp(code)[-1] for _ in range(repeat)]
-    return statistics.median(float(r[4]) for r in runs), runs[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     compile_for_host()
     n = args.rows
     rate: dict[str, float] = {}
     size: dict[str, int] = {}
-
-    def rps(call: str) -> tuple[float, list[str]]:
-        """Rows per second of one bench_speed call (median), and its first output line."""
-        us, line = median_us(f"import bench_speed as b; b.{call}", args.repeat)
-        return n / us * 1e6, line
-
     with ServerRun() as server, SinkServer() as sink:
         ingest = f"{server.port}, {server.api_key!r}"
         null = f"{sink.port}, 'k'"
+        jobs: dict[str, str] = {}
         for tc in ("h", "f"):
-            rate[f"naive-encode {tc}"], line = rps(f"naive_encode({n}, {tc!r})")
-            size[f"naive {tc}"] = int(line[5])
-            rate[f"naive-upload {tc}"], _ = rps(f"naive_upload({n}, {tc!r}, {ingest})")
-            rate[f"naive-sink {tc}"], _ = rps(f"naive_upload({n}, {tc!r}, {null})")
+            jobs[f"naive-encode {tc}"] = f"naive_encode({n}, {tc!r})"
+            jobs[f"naive-sink {tc}"] = f"naive_upload({n}, {tc!r}, {null})"
+            jobs[f"naive-upload {tc}"] = f"naive_upload({n}, {tc!r}, {ingest})"
         for values in VALUES:
             for fmt in ("cbor", "json"):
-                rate[f"encode {fmt} {values}"], line = rps(f"encode({n}, {fmt!r}, {values!r})")
-                size[f"{fmt} {values}"] = int(line[5])
-                call = f"upload({n}, {fmt!r}, {values!r}, {null})"
-                rate[f"sink {fmt} {values}"], _ = rps(call)
-                call = f"upload({n}, {fmt!r}, {values!r}, {ingest})"
-                rate[f"upload {fmt} {values}"], _ = rps(call)
+                jobs[f"encode {fmt} {values}"] = f"encode({n}, {fmt!r}, {values!r})"
+                jobs[f"sink {fmt} {values}"] = f"upload({n}, {fmt!r}, {values!r}, {null})"
+                jobs[f"upload {fmt} {values}"] = f"upload({n}, {fmt!r}, {values!r}, {ingest})"
+        # Rounds of every job once, so each figure samples the whole run's load; the fastest
+        # of the rounds, since other work on the machine only ever slows a run down.
+        times: dict[str, list[float]] = {key: [] for key in jobs}
+        for _ in range(args.repeat):
+            for key, call in jobs.items():
+                line = mp(f"import bench_speed as b; b.{call}")[-1]
+                times[key].append(float(line[4]))
+                if len(line) > 5:
+                    name = key.split(" ", 1)[1] if key.startswith("encode") else "naive " + key[-1]
+                    size[name] = int(line[5])
+        for key, us in times.items():
+            rate[key] = n / min(us) * 1e6
     small = {fmt: int(mp(f"import bench_speed as b; b.encode(1000, {fmt!r}, 'h')")[-1][5])
              for fmt in ("cbor", "json")}  # fmt: skip
     sampling = mp("import bench_sampling; bench_sampling.run(2000)")
 
     lines = [
-        f"{n:,} rows of 3 axes, median of {args.repeat} runs, on the micropython unix port with "
-        "lib/ as .mpy (x64, viper kernels active), all figures from one run on a machine shared "
-        "with other work (compare the ratios, taken in the same run). *encode+sign*: both passes "
+        f"{n:,} rows of 3 axes, the fastest of {args.repeat} rounds (each round runs every job "
+        "once, so all figures sample the same stretch of time), on the micropython unix port with "
+        "lib/ as .mpy (x64, viper kernels active), on a machine shared with other work: compare "
+        "the ratios, taken in the same run. *encode+sign*: both passes "
         "of a signed file to a null stream; *encode+sign+send*: the whole HTTP upload to a "
         "loopback server that reads the body and answers at once (the client's own cost); "
         "*upload*: the same to the local ingestion server (its validation, hashing and fsync "
