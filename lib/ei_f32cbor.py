@@ -13,8 +13,8 @@ where that is exact, else float32 (0xFA).
 `plan()` prepares the per-axis scale mantissas once per file; `rows16` (viper: int16, uint16
 and float32 buffers) and `rows` (plain Python, any buffer, CPython) write the same bytes.
 
-Memory: the module's code (~3 KiB as .mpy, viper included), a params array of 2 + 8 ints per
-axis per file; nothing per row on the viper path. `rows` allocates a float per value.
+Memory: the module's code (~4.3 KiB as .mpy, viper included), a params array of 2 + 8 ints
+per axis per file; nothing per row on the viper path. `rows` allocates a float per value.
 """
 
 import struct

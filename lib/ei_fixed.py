@@ -13,7 +13,7 @@ One implementation serves ei_json (scaled rows) and ei_sensors.Forwarder (serial
 `plan()` prepares the per-axis factors once per file, `rows16` (viper, int16/uint16 buffers)
 and `rows` (plain Python, any int buffer, CPython) write the same bytes.
 
-Memory: the module's code (~2.5 KiB as .mpy, viper included), a params array of
+Memory: the module's code (~3 KiB as .mpy, viper included), a params array of
 2 + 6 ints per axis per file; nothing per row.
 """
 
