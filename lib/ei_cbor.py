@@ -2,9 +2,10 @@
 
 Layout as in the official example and the C SDK: a definite map (protected, signature,
 payload); the signature a 64-char text string `78 40 ...`; `values` an indefinite array
-(`9F ... FF`) of definite rows, ints as CBOR ints; floats come from ei_values.
+(`9F ... FF`) of definite rows, ints as CBOR ints; scaled readings and floats as float16 or
+float32 come from ei_f32cbor (loaded only for them).
 
-Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+Memory: the module's code (~2.7 KiB as .mpy); nothing per row for integer rows.
 """
 
 import struct
@@ -15,6 +16,7 @@ except ImportError:  # CPython: the plain rows() below does all the work
     micropython = None  # type: ignore[assignment]
 
 _SIG_ZEROS = b"0" * 64
+_INT_CODES = "bBhHiIlLqQ"
 FAST = True  # tests turn the viper emitter off to compare its bytes with the plain code
 
 
@@ -48,9 +50,9 @@ def number(out, value):
         else:
             head(out, 0x00, value)
     else:
-        import ei_values
+        import ei_f32cbor
 
-        ei_values.cb_float(out, value)
+        ei_f32cbor.number(out, value)
 
 
 def header(rec, signed, device_type, device_name, iat, tag=None):
@@ -136,33 +138,37 @@ def put_int(enc, v):
 
 
 def rows(enc, rec, start, stop):
+    if rec.scale is not None or rec.typecode not in _INT_CODES:
+        kernel, twin, params = enc.plan(rec, _float_plan)
+        enc.fast_rows(kernel, rec, start, stop, params, twin)
+        return
     # The viper emitter takes rows of up to 15 int16 values (1 + 3 bytes each fit the reserve).
-    if FAST and enc.fast_rows(_rows16, rec, start, stop, 15):
+    if FAST and _rows16 is not None and rec.typecode in "hH" and rec.axes <= 15:
+        enc.fast_rows(_rows16, rec, start, stop, rec.typecode == "h")
         return
     data = rec.buffer
     axes = rec.axes
-    scale = rec.scale
-    values = enc.float_values(rec)
     row_head = 0x80 | axes if axes < 24 else 0x98
     size = enc.size
     i = start * axes
-    for row in range(start, stop):
+    for _ in range(start, stop):
         if axes > 1:
             enc.buf[enc.pos] = row_head
             enc.pos += 1
             if axes >= 24:
                 enc.buf[enc.pos] = axes
                 enc.pos += 1
-        for axis in range(axes):
-            if values is None:
-                put_int(enc, data[i])
-            elif scale is None:
-                values.cbor_float(enc, data[i], row, axis, rec)
-            else:
-                values.cbor_float(enc, data[i] * scale[axis], row, axis, rec)
+        for _ in range(axes):
+            put_int(enc, data[i])
             i += 1
             if enc.pos >= size:
                 enc.spill()
+
+
+def _float_plan(rec):
+    import ei_f32cbor  # floats and scaled readings only: integer files never load it
+
+    return ei_f32cbor.plan(rec)
 
 
 _rows16 = None

@@ -12,7 +12,9 @@ Signing (HS256) needs the digest inside the file it covers. Two ways, identical 
 
 Memory: the staging buffer (`stage_size` + 48 bytes, default 256), a header of 100-400 bytes
 while a file is written, and two sha256 objects while signing. Nothing is allocated per row for
-integer recordings; float values (float typecodes or a scale) allocate a boxed float each.
+integer recordings, int16 with a scale and float32 (viper row kernels; the parameters of a
+scale are prepared once per file); other scaled or float recordings go through the kernels'
+plain twins, which box a float per value.
 """
 
 import hashlib
@@ -129,7 +131,9 @@ class Encoder:
         self._sink = _discard
         self._rows = _no_rows
         self._end = _no_end
-        self._state = array("i", (0, 0))  # next row, stage position: for the viper emitters
+        self._state = array("i", (0, 0, 0, 0))  # row, stage position, axis, status: kernels
+        self._plan = None
+        self._planned = None
 
     # Chunks go to the sink whole: the stage fills past its size into the reserve, the first
     # stage_size bytes go out through a memoryview made once, the rest moves to the front.
@@ -152,33 +156,39 @@ class Encoder:
             if self.pos >= size:
                 self.spill()
 
-    def fast_rows(self, emit, rec, start, stop, max_axes):
-        """Encode the rows with a viper int16 emitter (ei_cbor, ei_json) when one applies:
-        int16 values, no scale, at most `max_axes` (so a row fits the stage's reserve).
-        The emitter fills the stage, we spill, until all rows are out. False: not applied."""
-        if emit is None or rec.scale is not None or rec.typecode not in "hH":
-            return False
-        if rec.axes > max_axes:
-            return False
-        signed = rec.typecode == "h"
+    def fast_rows(self, kernel, rec, start, stop, params, twin=None):
+        """Encode rows start..stop-1 with a row kernel (ei_cbor, ei_json, ei_fixed, ei_f32cbor,
+        ei_f32text): it fills the stage from rec.buffer and keeps its place in
+        state = [row, stage position, axis, status]; we spill, until all rows are out.
+        Status 1: the kernel left one value to its plain `twin`; status 2: a value that is
+        not a finite float32 (ValueError, as check_values would raise)."""
         state = self._state
         state[0] = start
+        state[2] = 0
+        data = rec.buffer
+        axes = rec.axes
         size = self.size
+        buf = self.buf
         while state[0] < stop:
             state[1] = self.pos
-            emit(rec.buffer, state, self.buf, size, rec.axes, stop, signed)
+            state[3] = 0
+            kernel(data, state, buf, size, axes, stop, params)
+            if state[3] == 1:  # a single value for the twin: a stage 1 byte long takes it
+                state[3] = 0
+                twin(data, state, buf, state[1] + 1, axes, stop, params)
+            if state[3]:
+                _bad_value(rec, state[0], state[2])
             self.pos = state[1]
             if self.pos >= size:
                 self.spill()
-        return True
 
-    def float_values(self, rec):
-        """ei_values when the rows hold floats (a float typecode or a scale), else None."""
-        if rec.scale is None and rec.typecode in _INT_CODES:
-            return None
-        import ei_values
-
-        return ei_values
+    def plan(self, rec, make):
+        """What `make(rec)` prepares for a file (kernel, parameters), made once per file:
+        begin() forgets it."""
+        if self._planned is not rec:
+            self._plan = make(rec)
+            self._planned = rec
+        return self._plan
 
     def begin(self, sink, head, fmt):
         """Start a file: the sink gets every chunk from here on, the header first."""
@@ -186,6 +196,7 @@ class Encoder:
         self._rows = mod.rows
         self._end = mod.end
         self._sink = sink
+        self._planned = None
         self.pos = 0
         self._count = 0
         self.put_block(head)
@@ -227,6 +238,15 @@ class Encoder:
 
 def _discard(chunk):
     pass
+
+
+def _bad_value(rec, row, axis):
+    import ei_values
+
+    v = rec.buffer[row * rec.axes + axis]
+    if rec.scale is not None:
+        v = v * rec.scale[axis]
+    ei_values.bad_value(v, row, axis, rec)
 
 
 def _no_rows(enc, rec, start, stop):
@@ -327,12 +347,19 @@ def _one_pass(enc, rec, fmt, head, sig_at, key, f, start):
 def check_values(rec):
     """Raise the ValueError for the first value that cannot be sent, before anything is written.
 
-    Integer recordings without a scale cannot hold such a value: nothing to scan.
+    Integer recordings cannot hold such a value unless their scale is large enough to take
+    the typecode's largest reading past float32 (3.4e38): most have nothing to scan.
     """
-    if rec.scale is not None or rec.typecode not in _INT_CODES:
-        import ei_values
+    code = rec.typecode
+    if code in _INT_CODES:
+        if rec.scale is None:
+            return
+        top = 2.0**64 if code in "lLqQ" else 2.0**32 if code in "iI" else 2.0**16
+        if max(abs(s) for s in rec.scale) * top < 1e38:
+            return
+    import ei_values
 
-        ei_values.check_values(rec)
+    ei_values.check_values(rec)
 
 
 def check_device_type(device_type):

@@ -1,10 +1,11 @@
 """Compact JSON data acquisition files: the header and integer rows (ei_encode loads it for "json").
 
 The same key order and separators as JavaScript's JSON.stringify (what the official Node clients
-send): the docs' example encodes to the official vector byte for byte. Strings are escaped;
-floats come from ei_values (shortest float32 text, never `nan`).
+send): the docs' example encodes to the official vector byte for byte. Strings are escaped.
+Scaled readings come from ei_fixed (fixed decimals per axis), floats from ei_f32text (shortest
+float32 text, never `nan`); each loads only for the files that need it.
 
-Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+Memory: the module's code (~2.8 KiB as .mpy); nothing per row for integer rows.
 """
 
 try:
@@ -14,6 +15,7 @@ except ImportError:  # CPython: the plain rows() below does all the work
 
 _SIG_ZEROS = b"0" * 64
 _HEX = b"0123456789abcdef"
+_INT_CODES = "bBhHiIlLqQ"
 FAST = True  # tests turn the viper emitter off to compare its bytes with the plain code
 
 
@@ -100,13 +102,16 @@ def put_int(enc, v):
 
 
 def rows(enc, rec, start, stop):
+    if rec.scale is not None or rec.typecode not in _INT_CODES:
+        kernel, twin, params = enc.plan(rec, _float_plan)
+        enc.fast_rows(kernel, rec, start, stop, params, twin)
+        return
     # The viper emitter takes rows of up to 6 int16 values (3 + 7 bytes each fit the reserve).
-    if FAST and enc.fast_rows(_rows16, rec, start, stop, 6):
+    if FAST and _rows16 is not None and rec.typecode in "hH" and rec.axes <= 6:
+        enc.fast_rows(_rows16, rec, start, stop, rec.typecode == "h")
         return
     data = rec.buffer
     axes = rec.axes
-    scale = rec.scale
-    values = enc.float_values(rec)
     nested = axes > 1
     size = enc.size
     buf = enc.buf
@@ -122,18 +127,28 @@ def rows(enc, rec, start, stop):
             if axis:
                 buf[enc.pos] = 0x2C
                 enc.pos += 1
-            if values is None:
-                put_int(enc, data[i])
-            elif scale is None:
-                values.json_float(enc, data[i], row, axis, rec)
-            else:
-                values.json_float(enc, data[i] * scale[axis], row, axis, rec)
+            put_int(enc, data[i])
             i += 1
             if enc.pos >= size:
                 enc.spill()
         if nested:
             buf[enc.pos] = 0x5D
             enc.pos += 1
+
+
+def _float_plan(rec):
+    """Scaled readings as fixed decimals (ei_fixed), floats as shortest float32 text
+    (ei_f32text); integer files never load either."""
+    nested = rec.axes > 1
+    if rec.typecode in _INT_CODES:
+        import ei_fixed
+
+        plan = ei_fixed.plan(rec.scale, rec.typecode, nested)
+        if plan is not None:
+            return plan[:3]
+    import ei_f32text
+
+    return ei_f32text.plan(rec, nested)
 
 
 _rows16 = None
@@ -177,8 +192,9 @@ if micropython is not None:
                 end = pos + n
                 while n:
                     n -= 1
-                    o[pos + n] = 0x30 + v % 10
-                    v //= 10
+                    q = ((v >> 1) * 52429) >> 18  # v // 10 for v < 2**16, in 31 bits
+                    o[pos + n] = 0x30 + v - q * 10
+                    v = q
                 pos = end
                 i += 1
                 k += 1
