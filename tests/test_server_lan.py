@@ -299,7 +299,9 @@ def test_board_uploads_over_tls_with_the_generated_der(
     wrong = tmp_path / "other.der"
     wrong.write_bytes(other.ca_der)
     before = len(tls_lan.samples())
-    refused = board.upload(runtime, tmp_path, dict(args, ca=str(wrong)), dict(label="lan", iat=1764000007))
+    refused = board.upload(
+        runtime, tmp_path, dict(args, ca=str(wrong)), dict(label="lan", iat=1764000007)
+    )
     assert refused["error"] == "TLSError" and not refused["retryable"], refused
     assert len(tls_lan.samples()) == before
 
