@@ -1,4 +1,4 @@
-"""CBOR data acquisition files: the header and integer rows (ei_encode loads this for "cbor").
+"""CBOR data acquisition files: the header and integer rows (ei_ingest loads it for "cbor").
 
 Layout as in the official example and the C SDK: a definite map (protected, signature,
 payload); the signature a 64-char text string `78 40 ...`; `values` an indefinite array
@@ -107,68 +107,61 @@ def header(rec, signed, device_type, device_name, iat, tag=None):
     return out, sig_at
 
 
-def put_int(enc, v):
-    buf = enc.buf
-    p = enc.pos
-    major = 0
-    if v < 0:
-        major = 0x20
-        v = -1 - v
-    if v < 24:
-        buf[p] = major | v
-        enc.pos = p + 1
-    elif v < 0x100:
-        buf[p] = major | 24
-        buf[p + 1] = v
-        enc.pos = p + 2
-    elif v < 0x10000:
-        buf[p] = major | 25
-        buf[p + 1] = v >> 8
-        buf[p + 2] = v & 0xFF
-        enc.pos = p + 3
-    else:
-        wide = v >= 0x100000000
-        n = 8 if wide else 4
-        buf[p] = major | (27 if wide else 26)
-        while n:
-            buf[p + n] = v & 0xFF
-            v >>= 8
-            n -= 1
-        enc.pos = p + (9 if wide else 5)
-
-
-def rows(enc, rec, start, stop):
+def plan(rec):
+    """(kernel, twin, params) that write the rows of `rec` (ei_ingest.Encoder runs them)."""
     if rec.scale is not None or rec.typecode not in _INT_CODES:
-        kernel, twin, params = enc.plan(rec, _float_plan)
-        enc.fast_rows(kernel, rec, start, stop, params, twin)
-        return
-    # The viper emitter takes rows of up to 15 int16 values (1 + 3 bytes each fit the reserve).
+        import ei_f32cbor  # floats and scaled readings only: integer files never load it
+
+        return ei_f32cbor.plan(rec)
+    # The viper kernel writes whole rows of up to 15 int16 values (1 + 3 bytes each fit the
+    # stage's reserve); signed or not goes as its params.
     if FAST and _rows16 is not None and rec.typecode in "hH" and rec.axes <= 15:
-        enc.fast_rows(_rows16, rec, start, stop, rec.typecode == "h")
-        return
-    data = rec.buffer
-    axes = rec.axes
-    row_head = 0x80 | axes if axes < 24 else 0x98
-    size = enc.size
-    i = start * axes
-    for _ in range(start, stop):
-        if axes > 1:
-            enc.buf[enc.pos] = row_head
-            enc.pos += 1
-            if axes >= 24:
-                enc.buf[enc.pos] = axes
-                enc.pos += 1
-        for _ in range(axes):
-            put_int(enc, data[i])
-            i += 1
-            if enc.pos >= size:
-                enc.spill()
+        return _rows16, None, rec.typecode == "h"
+    return _ints, None, None
 
 
-def _float_plan(rec):
-    import ei_f32cbor  # floats and scaled readings only: integer files never load it
-
-    return ei_f32cbor.plan(rec)
+def _ints(data, state, out, size, axes, stop, params):
+    """Integer values from data[state[0] * axes + state[2]] into out[state[1]:] until `stop`
+    rows are done or the position reaches `size`; state = [row, position, axis, status]."""
+    row = state[0]
+    pos = state[1]
+    k = state[2]
+    i = row * axes + k
+    while row < stop and pos < size:
+        if k == 0 and axes > 1:  # a row's head: a definite array
+            if axes < 24:
+                out[pos] = 0x80 | axes
+            else:
+                out[pos] = 0x98
+                pos += 1
+                out[pos] = axes
+            pos += 1
+        v = data[i]
+        major = 0
+        if v < 0:
+            major = 0x20
+            v = -1 - v  # CBOR writes a negative n as -1 - n
+        if v < 24:
+            out[pos] = major | v
+            pos += 1
+        else:
+            n = 1 if v < 0x100 else 2 if v < 0x10000 else 4 if v < 0x100000000 else 8
+            out[pos] = major | (24, 25, 0, 26, 0, 0, 0, 27)[n - 1]
+            pos += n + 1
+            j = pos
+            while n:  # big-endian, from the last byte
+                j -= 1
+                out[j] = v & 0xFF
+                v >>= 8
+                n -= 1
+        i += 1
+        k += 1
+        if k == axes:
+            k = 0
+            row += 1
+    state[0] = row
+    state[1] = pos
+    state[2] = k
 
 
 _rows16 = None
@@ -213,5 +206,4 @@ if micropython is not None:
         st[1] = pos
 
 
-def end(enc):
-    enc.put_block(b"\xff")
+END = b"\xff"  # the end of the indefinite `values` array

@@ -1,7 +1,7 @@
 """JSON rows of float values: the shortest text that reads back as the same float32.
 
 ei_json loads this module for float buffers (and for scaled readings whose scale is too small
-or too large for fixed decimals). The text is ei_values.write_f32's: for 1, 2, ... 9
+or too large for fixed decimals). The text is ei_float.write_f32's: for 1, 2, ... 9
 significant digits, the value rounded half up to that many digits; the first that reads back
 as the same float32 is written, the way JSON.stringify writes numbers.
 
@@ -63,7 +63,7 @@ def rows(data, state, out, size, axes, stop, params):
     status 2 = the value at (row, axis) is not a finite float32 (nothing written for it).
 
     Plain Python: any buffer, with or without a scale (CPython, and values rows16 leaves)."""
-    from ei_values import f32_bits, write_f32
+    from ei_float import f32_bits, write_f32
 
     row = state[0]
     pos = state[1]

@@ -13,7 +13,7 @@ mbedTLS needs (~20-35 KiB, on Pico W from the Python heap: gc.collect() before u
 
 import os
 
-import ei_encode
+import ei_ingest
 import ei_options
 
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
@@ -100,14 +100,12 @@ class Client:
         clock=None,
         transport="socket",
     ):
-        ei_encode.check_text("api_key", api_key)
+        ei_ingest.check_text("api_key", api_key)
         self._api_key = api_key
-        self._hmac_key = None if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
-        self.device_type = ei_encode.check_device_type(device_type)
-        if device_name is not None:
-            ei_encode.check_text("device_name", device_name)
-        self.device_name = device_name
-        ei_encode.check_text("host", host)
+        self._hmac_key, self.device_type, self.device_name = ei_ingest.signer(
+            hmac_key, device_type, device_name
+        )
+        ei_ingest.check_text("host", host)
         self.host = host
         self.tls = bool(tls)
         self.port = port if port is not None else (443 if self.tls else 80)
@@ -116,7 +114,7 @@ class Client:
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError("timeout must be a number of seconds > 0, not %r" % (timeout,))
         self.timeout = timeout
-        ei_encode.check_text("upload_source", upload_source)
+        ei_ingest.check_text("upload_source", upload_source)
         self.upload_source = upload_source
         if transport not in ("socket", "requests"):
             raise ValueError("transport must be 'socket' or 'requests', not %r" % (transport,))
@@ -124,7 +122,7 @@ class Client:
         wire = __import__("ei_wire" if transport == "socket" else "ei_requests")
         self._wire = wire.Wire(host, self.port, self.tls, ca, bool(insecure), timeout)
         self._clock = clock
-        self._enc = ei_encode.Encoder(stage_size)
+        self._enc = ei_ingest.Encoder(stage_size)
         self._seq = 0
 
     @property
@@ -148,14 +146,11 @@ class Client:
         add_date_id, metadata, endpoint, path; `hmac_key` signs this file with another key than
         the Client's (a remote-management request may carry the project's key)."""
         opts = ei_options.checked(**options)
-        key = self._hmac_key if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
+        key = self._hmac_key if hmac_key is None else ei_ingest.key_bytes(hmac_key)
         if iat is None and self._clock is not None:
             iat = self._clock()
-        iat = ei_encode.check_iat(iat)
-        if len(rec) == 0:
-            raise ValueError("the recording is empty: nothing to send")
         fmt = opts["fmt"]
-        head, sig_at = ei_encode.header(
+        head, sig_at = ei_ingest.header(
             rec, fmt, key is not None, self.device_type, self.device_name, iat
         )
         length, sig = self._enc.measure(rec, fmt, head, key)
@@ -164,11 +159,7 @@ class Client:
         self._seq += 1
         tag = sig[:12].decode() if sig is not None else "%08x%04x" % (_random32(), self._seq)
         ei_options.name(opts, tag)
-        req = _Request(self, opts)
-        req.rec = rec
-        req.head = head
-        req.finish(length)
-        return req
+        return _Request(self, opts, length, rec, head)
 
     def upload_file(self, path, fmt, label=None, **options):
         """Send a finished data acquisition file (from dump() or a spool), streamed from flash
@@ -187,10 +178,7 @@ class Client:
             raise ValueError("file %r cannot be read: %s" % (path, e))
         if length == 0:
             raise ValueError("file %r is empty" % path)
-        req = _Request(self, opts)
-        req.path_on_disk = path
-        req.finish(length)
-        return self.send(req)
+        return self.send(_Request(self, opts, length, path_on_disk=path))
 
     def send(self, req):
         """Send a prepared request through the transport; what the answer means: outcome()."""
@@ -217,128 +205,78 @@ def client_from_config(config, board, cls=None, **more):
 
 
 class _Request:
-    """One prepared upload: checked options (ei_options.checked, named), the headers to send,
-    and where the body comes from (a Recording encoded on the fly, or a file on flash)."""
+    """One prepared upload: the request's head, and where its body comes from (a Recording
+    encoded on the fly, or a file on flash)."""
 
-    def __init__(self, client, opts):
+    def __init__(self, client, opts, length, rec=None, head=None, path_on_disk=None):
         self.client = client
-        self.opts = opts
         self.fmt = opts["fmt"]
-        self.filename = opts["name"]
+        self.filename = name = opts["name"]
         self.endpoint = opts["endpoint"]
-        self.rec = None
-        self.head = None
-        self.path_on_disk = None
-
-    def finish(self, length):
-        ctype = ei_options.CONTENT_TYPES[self.fmt]
+        self.rec = rec
+        self.head = head
+        self.path_on_disk = path_on_disk
+        ctype = ei_options.content_type(self.fmt)
+        self.pre = self.post = b""
         if self.endpoint == "files":
             boundary = "ei-ingest-%08x%08x" % (_random32(), _random32())
-            self.content_type = "multipart/form-data; boundary=" + boundary
             self.pre = (
                 '--%s\r\nContent-Disposition: form-data; name="data"; filename="%s"\r\n'
-                "Content-Type: %s\r\n\r\n" % (boundary, self.filename, ctype)
+                "Content-Type: %s\r\n\r\n" % (boundary, name, ctype)
             ).encode()
             self.post = ("\r\n--%s--\r\n" % boundary).encode()
-        else:
-            self.content_type = ctype
-            self.pre = b""
-            self.post = b""
-        self.file_length = length
+            ctype = "multipart/form-data; boundary=" + boundary
         self.length = len(self.pre) + length + len(self.post)
-
-    def path(self):
-        return "/api/%s/%s" % (self.opts["category"], self.endpoint)
-
-    def header_items(self):
-        opts = self.opts
-        yield "x-api-key", self.client._api_key
+        self.path = "/api/%s/%s" % (opts["category"], self.endpoint)
+        host = client.host
+        if client.port != (443 if client.tls else 80):
+            host = "%s:%d" % (host, client.port)
+        out = ["POST %s HTTP/1.1\r\nHost: %s\r\nx-api-key: %s" % (self.path, host, client._api_key)]
         if opts["label"] is not None:
-            yield "x-label", urlencode(opts["label"])
+            out.append("x-label: " + urlencode(opts["label"]))
         elif opts["no_label"]:
-            yield "x-no-label", "1"
+            out.append("x-no-label: 1")
         if self.endpoint == "data":
-            yield "x-file-name", urlencode(self.filename)
+            out.append("x-file-name: " + urlencode(name))
         if opts["nodup"]:
-            yield "x-disallow-duplicates", "1"
+            out.append("x-disallow-duplicates: 1")
         if opts["dateid"]:
-            yield "x-add-date-id", "1"
+            out.append("x-add-date-id: 1")
         if opts["metadata"] is not None:
-            yield "x-metadata", opts["metadata"]
-        yield "x-upload-source", self.client.upload_source
-        yield "Content-Type", self.content_type
-        yield "Content-Length", str(self.length)
-
-    def request_head(self):
-        c = self.client
-        host = c.host if c.port == (443 if c.tls else 80) else "%s:%d" % (c.host, c.port)
-        out = bytearray(b"POST %s HTTP/1.1\r\nHost: %s\r\n" % (self.path().encode(), host.encode()))
-        for name, value in self.header_items():
-            out.extend(name.encode())
-            out.extend(b": ")
-            out.extend(value.encode())
-            out.extend(b"\r\n")
-        out.extend(b"Connection: close\r\n\r\n")
-        return out
+            out.append("x-metadata: " + opts["metadata"])
+        out.append("x-upload-source: " + client.upload_source)
+        out.append("Content-Type: " + ctype)
+        out.append("Content-Length: %d\r\nConnection: close\r\n\r\n" % self.length)
+        self.request_head = "\r\n".join(out).encode()
 
     def write(self, write):
-        """Pass 2: request head, then the body streamed through the staging buffer."""
-        sink = ei_encode.writer(_Writer(write))
-        sink(self.request_head())
+        """The request: its head, then the body streamed through the staging buffer."""
+        ei_ingest.write_all(write, self.request_head)
+        n = 0
+        for chunk in self.body():
+            ei_ingest.write_all(write, chunk)
+            n += len(chunk)
+        if n != self.length:
+            raise ValueError("body is %d bytes, %d were announced" % (n, self.length))
+
+    def body(self):
+        """The body as chunks, each valid until the next one is asked for (what a transport
+        that pulls, ei_requests, sends)."""
         if self.pre:
-            sink(self.pre)
-        if self.rec is not None:
-            n = self.client._enc.emit(self.rec, self.fmt, self.head, sink)
-        else:
-            n = 0
-            for chunk in self.file_chunks():
-                sink(chunk)
-                n += len(chunk)
-        if n != self.file_length:
-            raise ValueError("body is %d bytes, %d were announced" % (n, self.file_length))
-        if self.post:
-            sink(self.post)
-
-    def chunks(self):
-        """The body as a generator of chunks (a transport that pulls, ei_requests); each chunk
-        is valid until the next one is asked for."""
-        yield self.pre
-        if self.rec is None:
-            yield from self.file_chunks()
-        else:
-            enc = self.client._enc
-            ready = []
-            enc.begin(lambda chunk: ready.append(bytes(chunk)), self.head, self.fmt)
-            rows = len(self.rec)
-            batch = max(1, enc.size // (16 * self.rec.axes))
-            for start in range(0, rows, batch):
-                enc.rows(self.rec, start, min(rows, start + batch))
-                while ready:
-                    yield ready.pop(0)
-            enc.end()
-            while ready:
-                yield ready.pop(0)
-        yield self.post
-
-    def file_chunks(self):
+            yield self.pre
         enc = self.client._enc
-        view = memoryview(enc.buf)[: enc.size]
-        path = self.path_on_disk
-        if path is None:
-            return
-        with open(path, "rb") as f:
-            while True:
-                n = f.readinto(view)
-                if not n:
-                    return
-                yield view[:n]
-
-
-class _Writer:
-    """Gives write() to a function; sendall returns None, which writer() takes as 'all'."""
-
-    def __init__(self, write):
-        self.write = write
+        if self.path_on_disk is None:
+            yield from enc.chunks(self.rec, self.fmt, self.head)
+        else:
+            view = memoryview(enc.buf)[: enc.size]
+            with open(self.path_on_disk, "rb") as f:
+                while True:
+                    n = f.readinto(view)
+                    if not n:
+                        break
+                    yield view[:n]
+        if self.post:
+            yield self.post
 
 
 def _random32():

@@ -1,16 +1,17 @@
 """Upload options, checked in one place for Client.upload, Client.upload_file and Spool.put: the
-same arguments give the same request (category, endpoint, label, file name, metadata).
+same arguments give the same request (category, endpoint, label, file name, metadata). The
+fields of the file itself (key, device, iat, names) are ei_ingest's checks.
 
     opts = ei_options.checked(label="idle", fmt="cbor")        # ValueError names a bad field
     ei_options.name(opts, tag)                                # the file name, label rule
 
 `checked()` returns a plain dict, JSON-ready, so a spool keeps it beside its file and a flush
 sends exactly what put() was given. A board that only collects into a spool checks its options
-here without loading any network code. Memory: the module's code (about 1.5 KiB as .mpy);
+here without loading any network code. Memory: the module's code (about 2 KiB as .mpy);
 nothing per call beyond the dict.
 """
 
-import ei_encode
+from ei_ingest import FORMATS, check_text
 
 try:
     from micropython import const
@@ -23,12 +24,14 @@ except ImportError:  # CPython
 _MAX_METADATA = const(2048)  # bytes of x-metadata JSON: well inside any server's header limit
 CATEGORIES = ("training", "testing", "anomaly", "validation", "split", "post-processing")
 ENDPOINTS = ("files", "data")
-CONTENT_TYPES = {
-    "cbor": "application/cbor",
-    "json": "application/json",
-    "binary": "application/octet-stream",
-}
-EXTENSIONS = {"cbor": ".cbor", "json": ".json", "binary": ".cbor"}
+
+
+def content_type(fmt):
+    return "application/octet-stream" if fmt == "binary" else "application/" + fmt
+
+
+def extension(fmt):
+    return ".json" if fmt == "json" else ".cbor"
 
 
 def checked(
@@ -49,15 +52,16 @@ def checked(
         category, endpoint = split_path(path)
     if category not in CATEGORIES:
         raise ValueError("category must be one of %s, not %r" % (", ".join(CATEGORIES), category))
-    ei_encode.check_format(fmt)
+    if fmt not in FORMATS:
+        raise ValueError("fmt must be 'cbor', 'json' or 'binary', not %r" % (fmt,))
     if endpoint is None:
         endpoint = "data" if fmt == "binary" else "files"
     elif endpoint not in ENDPOINTS:
         raise ValueError("endpoint must be 'files' or 'data', not %r" % (endpoint,))
     if label is not None:
-        ei_encode.check_text("label", label)
+        check_text("label", label)
     if filename is not None:
-        ei_encode.check_text("filename", filename)
+        check_text("filename", filename)
         if '"' in filename or "/" in filename or "\\" in filename:
             raise ValueError("filename must not contain quotes or slashes: %r" % filename)
     return {
@@ -87,7 +91,7 @@ def name(opts, tag):
     opts["no_label"]: with neither a label nor a filename the file is stored unlabelled
     (x-no-label), never labelled after a name we made up."""
     opts["no_label"] = opts["label"] is None and opts["filename"] is None
-    opts["name"] = opts["filename"] or _stem(opts["label"]) + "." + tag + EXTENSIONS[opts["fmt"]]
+    opts["name"] = opts["filename"] or _stem(opts["label"]) + "." + tag + extension(opts["fmt"])
     return opts["name"]
 
 
@@ -103,8 +107,8 @@ def metadata_json(metadata):
         v = metadata[k]
         if not isinstance(k, str) or not isinstance(v, str):
             raise ValueError("metadata %r: keys and values must be strings" % (k,))
-        ei_encode.check_text("metadata key", k)
-        ei_encode.check_text("metadata[%r]" % k, v, empty_ok=True)
+        check_text("metadata key", k)
+        check_text("metadata[%r]" % k, v, empty_ok=True)
         if len(out) > 1:
             out.append(0x2C)
         ei_json.text(out, k, True)

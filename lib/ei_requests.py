@@ -24,11 +24,13 @@ class Wire:
         import requests
 
         headers = {}
-        for name, value in req.header_items():
-            headers[name] = value
+        for line in req.request_head.decode().split("\r\n")[1:]:
+            name, _, value = line.partition(": ")
+            if name and name not in ("Host", "Connection"):
+                headers[name] = value
         try:
             resp = requests.post(
-                self.url + req.path(), data=_copies(req), headers=headers, timeout=self.timeout
+                self.url + req.path, data=_copies(req), headers=headers, timeout=self.timeout
             )
             try:
                 got = {}
@@ -48,5 +50,5 @@ class Wire:
 
 def _copies(req):
     # requests may hold a chunk while the next is made: each one a copy of the reused stage.
-    for chunk in req.chunks():
+    for chunk in req.body():
         yield bytes(chunk)

@@ -5,28 +5,22 @@
     spool.flush(client, budget_ms=20000)  # later: uploads oldest first, deletes what arrived
     spool.failed(); spool.requeue()       # what the API refused, with its words; send it again
 
-Each recording is two files named by a sequence number that only grows (found again by scanning
-at start, so the order survives reboots): `00000042.cbor` (the signed file, the bytes that will
-be sent) and its metadata `00000042.m` (JSON: the upload options as put() checked them, size,
-sha256), renamed to `.s` before the first upload attempt ("sent at least once").
-Where the metadata file is, the recording is: in the spool it is pending, in failed/ it has
-failed (with a `.why` file holding the reason). Every move renames the metadata first, then the
-data follows; a start-up scan finishes any move cut short, so a kill at any step leaves each
-recording pending or failed, never both, never gone. put() writes *.tmp files and renames the
-data, then the metadata (the commit): a data file without metadata is a put() that never
-returned, and is deleted, never sent. A delivered file loses its metadata first.
+A recording is two files named by a sequence number that only grows: the signed file
+(`00000042.cbor`) and its metadata (`00000042.m`: put()'s options, size, sha256), renamed to
+`.s` before the first attempt. Where the metadata is, the recording is: here it is pending, in
+failed/ it failed (a `.why` file says why). A move renames the metadata first, then the data;
+put() renames the data, then the metadata (the commit); a delivery deletes the metadata first.
+The scan at start finishes any move cut short and deletes data without metadata (a put that
+never returned), so a kill at any step leaves each recording pending or failed, never gone.
 
-A recording leaves the spool only when the API confirms it: a stored answer, or a duplicate for
-a file sent before (that earlier attempt arrived). It moves to failed/ only when the API refuses
-its content (error.refuses_file: a 400 in the API's form, 413), or when it is damaged on flash
-(size or sha256 no longer match). Anything else (a wrong key, a redirect, a captive portal, the
-network) stops the flush, keeps the file pending and is raised. Pending and failed files share
-`max_bytes`: failed files wait for requeue() or discard(), never deleted behind your back.
-Flash errors are a SpoolError (SpoolFull when there is no room), never a raw OSError.
+A recording leaves only when the API confirms it (stored; or a duplicate of a file sent before,
+whose answer was lost), and moves to failed/ only when the API refuses its content
+(error.refuses_file) or it is damaged on flash. Anything else (a wrong key, a redirect, a captive
+portal, the network) stops the flush, keeps the file and is raised. Pending and failed files
+share `max_bytes`. Flash errors are SpoolError (SpoolFull: no room), never a raw OSError.
 
-Memory: a Spool holds a 256-byte read buffer and a list of pending sequence numbers (one small
-int per file); put() and flush() allocate a metadata dict and a few names per file, garbage once
-they return. It never imports the network code: a board that only collects pays nothing for it.
+Memory: a 256-byte read buffer and a list of pending numbers (a small int per file); put() and
+flush() allocate a metadata dict and a few names per file. No network code is ever imported.
 """
 
 import hashlib
@@ -34,7 +28,7 @@ import json
 import os
 from binascii import hexlify
 
-import ei_encode
+import ei_ingest
 import ei_options
 from ei_log import log
 from ei_time import ticks_diff, ticks_ms
@@ -103,50 +97,27 @@ def _parse(name):
     return int(name[:_NAME]), name[_NAME:]
 
 
-def _upgraded(old):
-    """Metadata written by ei_ingest before 0.2 (label, category, fmt, filename, metadata as a
-    dict): the same upload, in today's form."""
-    opts = ei_options.checked(
-        label=old.get("label"), category=old.get("category", "training"), fmt=old["fmt"],
-        metadata=old.get("metadata"),
-    )  # fmt: skip
-    opts["size"] = old["size"]
-    opts["sha256"] = old["sha256"]
-    opts["name"] = old["filename"]
-    opts["no_label"] = old.get("label") is None
-    return opts
-
-
 class Spool:
-    """Recordings signed and kept on flash in order, until a flush delivers them.
-
-    `hmac_key`, `device_type`, `device_name` sign and describe every file (as for a Client);
-    pass `client=` to take them from a Client instead. `max_bytes` bounds pending + failed files.
-    """
+    """Recordings signed and kept on flash in order, until a flush delivers them. `hmac_key`,
+    `device_type`, `device_name` sign and describe every file (or `client=`: a Client's);
+    `max_bytes` bounds pending + failed files."""
 
     def __init__(
-        self,
-        path,
-        max_bytes=_DEFAULT_MAX,
-        hmac_key=None,
-        device_type=None,
-        device_name=None,
+        self, path, max_bytes=_DEFAULT_MAX, hmac_key=None, device_type=None, device_name=None,
         client=None,
-    ):
+    ):  # fmt: skip
         if not isinstance(path, str) or not path:
             raise ValueError("path must be a directory name, not %r" % (path,))
-        ei_encode.check_text("path", path)
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        ei_ingest.check_text("path", path)
+        if type(max_bytes) is not int or max_bytes <= 0:
             raise ValueError("max_bytes must be an int > 0 (bytes), not %r" % (max_bytes,))
         if client is not None:
             hmac_key, device_type, device_name = (
                 client.hmac_key, client.device_type, client.device_name,
             )  # fmt: skip
-        self._key = None if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
-        self.device_type = ei_encode.check_device_type(device_type)
-        if device_name is not None:
-            ei_encode.check_text("device_name", device_name)
-        self.device_name = device_name
+        self._key, self.device_type, self.device_name = ei_ingest.signer(
+            hmac_key, device_type, device_name
+        )
         self.max_bytes = max_bytes
         self.path = path.rstrip("/") or "/"
         self._buf = bytearray(_CHUNK)
@@ -167,8 +138,6 @@ class Spool:
 
     def _file(self, seq, ext, failed=False):
         return "%s%s/%08d%s" % (self.path, _FAILED if failed else "", seq, ext)
-
-    # --- start: where each metadata file is, its recording is; finish moves cut short --------
 
     def _scan(self):
         here = self._list(False)
@@ -204,9 +173,8 @@ class Spool:
             top = max(top, seq)
             meta, data = there[seq]
             if meta is None:  # a discard cut short
-                for ext in (data, ".why"):
-                    if ext:
-                        _remove(self._file(seq, ext, True))
+                _remove(self._file(seq, data or ".why", True))
+                _remove(self._file(seq, ".why", True))
                 continue
             if _stat(self._file(seq, ".why", True)) is None:
                 self._write_reason(seq, "reason lost in a crash")
@@ -236,30 +204,24 @@ class Spool:
         st = None if ext is None else _stat(self._file(seq, ext, failed))
         return 0 if st is None else st[6]
 
-    # --- put ---------------------------------------------------------------------------------
-
     def put(self, rec, iat=None, hmac_key=None, **options):
-        """Sign `rec` into a file on flash and queue it; return its sequence number.
-
-        The options are Client.upload()'s (ei_options.checked): label, category, fmt,
-        filename, disallow_duplicates, add_date_id, metadata, endpoint, path. Bad input raises
-        ValueError naming the field before anything is written; no room raises SpoolFull;
-        nothing is ever dropped to make room.
-        """
+        """Sign `rec` into a file on flash and queue it; return its sequence number. The options
+        are Client.upload()'s (ei_options.checked). Bad input raises ValueError naming the field
+        before anything is written; no room raises SpoolFull; nothing is dropped to make room."""
         if not hasattr(rec, "buffer") or not hasattr(rec, "sensors"):
             raise ValueError("rec must be an ei_ingest.Recording, not %r" % (rec,))
         opts = ei_options.checked(**options)
-        key = self._key if hmac_key is None else ei_encode.hmac_key_bytes(hmac_key)
-        ei_encode.check_iat(iat)
+        key = self._key if hmac_key is None else ei_ingest.key_bytes(hmac_key)
+        ei_ingest.check_iat(iat)
         if len(rec) == 0:
             raise ValueError("the recording is empty: nothing to send")
         self._room(0)
         seq = self._next
-        ext = ei_options.EXTENSIONS[opts["fmt"]]
+        ext = ei_options.extension(opts["fmt"])
         data_tmp = self._file(seq, ".d.tmp")
         meta_tmp = self._file(seq, ".m.tmp")
         try:
-            ei_encode.dump(rec, data_tmp, opts["fmt"], key, self.device_type, self.device_name, iat)
+            ei_ingest.dump(rec, data_tmp, opts["fmt"], key, self.device_type, self.device_name, iat)
             opts["size"] = os.stat(data_tmp)[6]
             opts["sha256"] = self._sha256(data_tmp)
             ei_options.name(opts, opts["sha256"][:12])
@@ -287,42 +249,33 @@ class Spool:
     def _room(self, size):
         if self.used + self.failed_bytes + size <= self.max_bytes and self.used < self.max_bytes:
             return
+        hint = (
+            " (Spool.failed() lists them; requeue() or discard() them)" if self.failed_bytes else ""
+        )
         raise SpoolFull(
             "spool %s is full: %d bytes pending + %d failed + %d new > max_bytes %d%s"
-            % (
-                self.path, self.used, self.failed_bytes, size, self.max_bytes,
-                " (Spool.failed() lists the failed; requeue() or discard() them)"
-                if self.failed_bytes else "",
-            )
-        )  # fmt: skip
+            % (self.path, self.used, self.failed_bytes, size, self.max_bytes, hint)
+        )
 
     def _sha256(self, path):
         h = hashlib.sha256()
         with open(path, "rb") as f:
-            while True:
-                n = f.readinto(self._buf)
-                if not n:
-                    break
+            n = f.readinto(self._buf)
+            while n:
                 h.update(self._buf if n == _CHUNK else self._view[:n])
+                n = f.readinto(self._buf)
         return hexlify(h.digest()).decode()
-
-    # --- flush -------------------------------------------------------------------------------
 
     def flush(self, client, limit=None, budget_ms=None):
         """Upload pending files oldest first through `client`; return how many were delivered.
-
-        Stops after `limit` files, or once `budget_ms` have passed (no new upload starts; an
-        ei_robust client's retries are cut to what is left), so that sampling can go on.
-        An error that says nothing about the file (network, 5xx, a wrong key, a redirect, a
-        certificate) stops the flush, leaves the file pending and is raised. Files whose
-        content the API refuses move to failed/ and the flush goes on.
-        """
+        Stops after `limit` files, or once `budget_ms` have passed (an ei_robust client's
+        retries are cut to what is left), so that sampling goes on. An error that says nothing
+        about the file stops the flush, keeps the file and is raised; a file whose content the
+        API refuses moves to failed/ and the flush goes on."""
         if client is None or not hasattr(client, "send_file"):
             raise ValueError("client must be an ei_ingest Client, not %r" % (client,))
         for name, value in (("limit", limit), ("budget_ms", budget_ms)):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
-            ):
+            if value is not None and (type(value) is not int or value < 0):
                 raise ValueError("%s must be None or an int >= 0, not %r" % (name, value))
         start = ticks_ms()
         total_ms = getattr(client, "total_ms", None)
@@ -350,9 +303,9 @@ class Spool:
         try:
             with open(self._file(seq, meta)) as f:
                 opts = json.load(f)
-            if "name" not in opts:
-                opts = _upgraded(opts)
-            data = ei_options.EXTENSIONS[opts["fmt"]]
+            if "name" not in opts:  # written before 0.2
+                opts = __import__("ei_spool_failed").upgraded(opts)
+            data = ei_options.extension(opts["fmt"])
             size = opts["size"] + os.stat(self._file(seq, meta))[6]
         except (ValueError, KeyError, TypeError) as e:
             return self._fail(seq, meta, None, "metadata unreadable: %r" % (e,))
@@ -374,9 +327,12 @@ class Spool:
             # Sent before, and the server already has these exact bytes: that attempt arrived.
         os.remove(self._file(seq, meta))  # delivered: from here on the data file is a leftover
         _remove(self._file(seq, data))
+        self._drop(seq, size)
+        return 1
+
+    def _drop(self, seq, size):
         self._pending.remove(seq)
         self.used = max(0, self.used - size) if self._pending else 0
-        return 1
 
     def _verify(self, seq, data, opts):
         st = _stat(self._file(seq, data))
@@ -387,9 +343,6 @@ class Spool:
         digest = self._sha256(self._file(seq, data))
         if digest != opts.get("sha256"):
             return "checksum mismatch: sha256 %s, expected %s" % (digest, opts.get("sha256"))
-        return None
-
-    # --- failed/: the reason first, then the metadata (the move), then the data --------------
 
     def _write_reason(self, seq, reason):
         tmp = self._file(seq, ".why.tmp", True)
@@ -416,55 +369,23 @@ class Spool:
                 % (self.path, seq, _why(e), reason)
             )
         log("spool: %08d moved to failed/: %s" % (seq, reason))
-        self._pending.remove(seq)
-        self.used = max(0, self.used - size) if self._pending else 0
+        self._drop(seq, size)
         self.failed_bytes += size
         if data is not None:  # if this fails, the next start moves it (the metadata is there)
             os.rename(self._file(seq, data), self._file(seq, data, True))
         return 0
 
+    # failed/ by hand: list, requeue, discard (ei_spool_failed, loaded only for them)
+
     def failed(self):
         """[(sequence number, reason)] of the recordings in failed/, oldest first."""
-        out = []
-        for seq in self._failed_seqs():
-            with open(self._file(seq, ".why", True)) as f:
-                out.append((seq, f.read()))
-        return out
-
-    def _failed_seqs(self, seq=None):
-        found = self._list(True)
-        return sorted(s for s in found if found[s][0] and (seq is None or s == seq))
+        return __import__("ei_spool_failed").reasons(self)
 
     def requeue(self, seq=None):
         """Move failed recordings (all, or number `seq`) back to pending, in their old place in
         the order; return how many. For after the cause is fixed (a new HMAC key, a server)."""
-        return self._each_failed(seq, True)
+        return __import__("ei_spool_failed").move(self, seq, True)
 
     def discard(self, seq=None):
         """Delete failed recordings (all, or number `seq`) for good; return how many."""
-        return self._each_failed(seq, False)
-
-    def _each_failed(self, seq, back):
-        seqs = self._failed_seqs(seq)
-        if seq is not None and not seqs:
-            raise ValueError("no failed recording %r in %s" % (seq, self.path + _FAILED))
-        try:
-            for s in seqs:
-                meta, data = self._list(True)[s]
-                size = self._size(s, meta, True) + self._size(s, data, True)
-                if back:
-                    os.rename(self._file(s, meta, True), self._file(s, meta))  # the move
-                    if data is not None:
-                        os.rename(self._file(s, data, True), self._file(s, data))
-                    self._pending.append(s)
-                    self._pending.sort()
-                    self.used += size
-                else:
-                    os.remove(self._file(s, meta, True))  # the commit
-                    if data is not None:
-                        _remove(self._file(s, data, True))
-                _remove(self._file(s, ".why", True))
-                self.failed_bytes = max(0, self.failed_bytes - size)
-        except OSError as e:
-            raise SpoolError("spool %s: %s in failed/" % (self.path, _why(e)))
-        return len(seqs)
+        return __import__("ei_spool_failed").move(self, seq, False)

@@ -54,6 +54,8 @@ class Wire:
             if insecure:
                 ei_tls.warn_insecure(host)
         self._rbuf = bytearray(512)
+        self._rmv = memoryview(self._rbuf)
+        self._start = self._end = 0
 
     def exchange(self, req):
         """Send `req`, return (status, body, content type, location) of the final answer."""
@@ -100,10 +102,11 @@ class Wire:
         return sock
 
     def _answer(self, sock):
-        reader = _Reader(sock.recv_into if _CPYTHON else sock.readinto, self._rbuf)
+        self._readinto = sock.recv_into if _CPYTHON else sock.readinto
+        self._start = self._end = 0
         status = 100
         while 100 <= status < 200:  # an unasked-for 100 Continue (or 102, 103) comes first
-            status_line = reader.line()
+            status_line = self._line()
             parts = status_line.split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
                 _failed("not an HTTP answer: %r" % status_line[:40])
@@ -115,7 +118,7 @@ class Wire:
             chunked = False
             ctype = location = b""
             while True:
-                line = reader.line()
+                line = self._line()
                 if not line:
                     break
                 name, _, value = line.partition(b":")
@@ -131,61 +134,50 @@ class Wire:
         body = bytearray()
         if chunked:
             while True:
-                size = _number(reader.line().split(b";")[0], 16)
+                size = _number(self._line().split(b";")[0], 16)
                 if size == 0:
-                    while reader.line():
+                    while self._line():
                         pass
                     break
-                reader.body(size, body)
-                reader.line()
+                self._body(size, body)
+                self._line()
         else:
-            reader.body(length, body)
+            self._body(length, body)
         return status, body, ctype, location
-
-
-class _Reader:
-    """Reads an HTTP answer through one preallocated buffer."""
-
-    def __init__(self, readinto, buf):
-        self._readinto = readinto
-        self._buf = buf
-        self._mv = memoryview(buf)
-        self._start = 0
-        self._end = 0
 
     def _fill(self):
         if self._start == self._end:
             self._start = self._end = 0
-        n = self._readinto(self._mv[self._end :])
+        n = self._readinto(self._rmv[self._end :])
         if not n:
             return False
         self._end += n
         return True
 
-    def line(self):
+    def _line(self):
         """The next line without its line end (CRLF, or a bare LF as some servers send); a line
         longer than the buffer comes back cut to the buffer's size (the rest is skipped): only
         short lines (status, lengths) matter here."""
         cut = None
         while True:
-            at = self._buf.find(b"\n", self._start, self._end)
+            at = self._rbuf.find(b"\n", self._start, self._end)
             if at >= 0:
-                end = at - 1 if at > self._start and self._buf[at - 1] == 0x0D else at
-                text = cut if cut is not None else bytes(self._mv[self._start : end])
+                end = at - 1 if at > self._start and self._rbuf[at - 1] == 0x0D else at
+                text = cut if cut is not None else bytes(self._rmv[self._start : end])
                 self._start = at + 1
                 return text
-            if self._start and self._end == len(self._buf):
+            if self._start and self._end == len(self._rbuf):
                 rest = self._end - self._start
-                self._buf[:rest] = self._buf[self._start : self._end]
+                self._rbuf[:rest] = self._rbuf[self._start : self._end]
                 self._start, self._end = 0, rest
-            if self._end == len(self._buf):
+            if self._end == len(self._rbuf):
                 if cut is None:
-                    cut = bytes(self._mv[: self._end])
+                    cut = bytes(self._rmv[: self._end])
                 self._start = self._end = 0
             if not self._fill():
                 _failed("connection closed in the middle of the answer")
 
-    def body(self, length, out):
+    def _body(self, length, out):
         """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
         a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped."""
         keep = _MAX_TEXT
@@ -197,11 +189,11 @@ class _Reader:
             n = self._end - self._start
             if 0 < length < n:
                 n = length
-            if not out and self._buf[self._start] == 0x7B:  # "{"
+            if not out and self._rbuf[self._start] == 0x7B:  # "{"
                 keep = _MAX_JSON
             room = keep - len(out)
             if room > 0:
-                out.extend(self._mv[self._start : self._start + min(n, room)])
+                out.extend(self._rmv[self._start : self._start + min(n, room)])
             self._start += n
             if length > 0:
                 length -= n

@@ -245,7 +245,7 @@ def test_sensor_sources_record_ints_with_a_scale() -> None:
 def test_an_int16_recording_loads_no_value_module() -> None:
     code = """
 import sys, io, ei_ingest
-VALUES = ('ei_values', 'ei_fixed', 'ei_f32cbor', 'ei_f32text')
+VALUES = ('ei_float', 'ei_fixed', 'ei_f32cbor', 'ei_f32text')
 def loaded():
     return sorted(m for m in VALUES if m in sys.modules)
 class W:

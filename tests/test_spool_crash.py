@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import ei_encode
 import ei_errors
+import ei_ingest
 import ei_spool
+import ei_spool_failed
 import pytest
 from ei_errors import DuplicateError, InvalidError
 from harness import SCENARIOS
@@ -141,7 +142,7 @@ def content(rid: int) -> str:
     """The sha256 a put of recording `rid` writes (the same bytes every time)."""
     probe = spool_common.recording(rid)
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"crash-probe-{os.getpid()}-{rid}.cbor"
-    ei_encode.dump(probe, str(out), "cbor", spool_common.HMAC_KEY, "SIM")
+    ei_ingest.dump(probe, str(out), "cbor", spool_common.HMAC_KEY, "SIM")
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     out.unlink()
     return digest
@@ -206,9 +207,10 @@ def crash_run(
     flash = Flash(k)
     patches = pytest.MonkeyPatch()
     patches.setattr(ei_spool, "os", CountedOs(flash))
+    patches.setattr(ei_spool_failed, "os", CountedOs(flash))
     patches.setattr(ei_spool, "open", counted_open(flash), raising=False)
-    patches.setattr(ei_encode, "os", CountedOs(flash))
-    patches.setattr(ei_encode, "open", counted_open(flash), raising=False)
+    patches.setattr(ei_ingest, "os", CountedOs(flash))
+    patches.setattr(ei_ingest, "open", counted_open(flash), raising=False)
     try:
         action(spool, server)
     except Crash:

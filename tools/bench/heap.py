@@ -89,7 +89,7 @@ def main() -> None:
     results["empty"] = smallest_heap(job("empty"))
     results["bare"] = smallest_heap("print('ok')")
     results["import"] = smallest_heap(job("import"))
-    modules = ["ei_errors", "ei_encode", "ei_cbor", "ei_json", "ei_values", "ei_http", "ei_tls"]
+    modules = ["ei_errors", "ei_ingest", "ei_cbor", "ei_json", "ei_float", "ei_http", "ei_tls"]
     for mod in modules:
         results[f"import {mod}"] = smallest_heap(f"import {mod}\nprint('ok')")
     with ServerRun() as server:

@@ -33,7 +33,7 @@ from heap import BUILD, compile_for_host  # noqa: E402
 
 VALUES = {"h": "raw int16", "s": "int16 with scale", "f": "float32"}
 # The row codecs and their value kernels: what a board loads to encode rows.
-CODE = ("ei_cbor", "ei_json", "ei_fixed", "ei_f32cbor", "ei_f32text", "ei_values")
+CODE = ("ei_cbor", "ei_json", "ei_fixed", "ei_f32cbor", "ei_f32text", "ei_float")
 MP32_CROSS = ROOT.parent / "shared" / "micropython32" / "bin" / "mpy-cross"
 
 
@@ -53,7 +53,7 @@ def code_sizes() -> list[str]:
         "ei_fixed": "scaled readings in JSON, the Forwarder",
         "ei_f32cbor": "scaled readings and floats in CBOR",
         "ei_f32text": "floats in JSON",
-        "ei_values": "value checks, float text beyond the kernels, binary",
+        "ei_float": "value checks, float text beyond the kernels",
     }
     with tempfile.TemporaryDirectory() as tmp:
         sizes = {}
