@@ -99,6 +99,7 @@ class Client:
         upload_source="ei_ingest",
         clock=None,
         transport="socket",
+        keep_alive=True,
     ):
         ei_ingest.check_text("api_key", api_key)
         self._api_key = api_key
@@ -120,7 +121,8 @@ class Client:
             raise ValueError("transport must be 'socket' or 'requests', not %r" % (transport,))
         self.transport = transport
         wire = __import__("ei_wire" if transport == "socket" else "ei_requests")
-        self._wire = wire.Wire(host, self.port, self.tls, ca, bool(insecure), timeout)
+        self.keep_alive = bool(keep_alive) and transport == "socket"
+        self._wire = wire.Wire(host, self.port, self.tls, ca, bool(insecure), timeout, keep_alive)
         self._clock = clock
         self._enc = ei_ingest.Encoder(stage_size)
         self._seq = 0
@@ -183,7 +185,22 @@ class Client:
     def send(self, req):
         """Send a prepared request through the transport; what the answer means: outcome()."""
         status, body, ctype, location = self._wire.exchange(req)
-        return outcome(status, body, req, ctype, location)
+        try:
+            return outcome(status, body, req, ctype, location)
+        except Exception as e:
+            if req.retried and getattr(e, "duplicate", False):
+                return None  # sent twice on a stale connection: the first arrived
+            raise
+
+    def close(self):
+        """Close the connection the Client keeps between uploads (the next one opens anew)."""
+        self._wire.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def client_from_config(config, board, cls=None, **more):
@@ -216,6 +233,7 @@ class _Request:
         self.rec = rec
         self.head = head
         self.path_on_disk = path_on_disk
+        self.retried = False  # set by a transport that sent it twice (a stale kept connection)
         ctype = ei_options.content_type(self.fmt)
         self.pre = self.post = b""
         if self.endpoint == "files":
@@ -246,37 +264,44 @@ class _Request:
             out.append("x-metadata: " + opts["metadata"])
         out.append("x-upload-source: " + client.upload_source)
         out.append("Content-Type: " + ctype)
-        out.append("Content-Length: %d\r\nConnection: close\r\n\r\n" % self.length)
+        out.append("Content-Length: %d" % self.length)
+        if not client.keep_alive:
+            out.append("Connection: close")
+        out.append("\r\n")
         self.request_head = "\r\n".join(out).encode()
 
     def write(self, write):
-        """The request: its head, then the body streamed through the staging buffer."""
-        ei_ingest.write_all(write, self.request_head)
-        n = 0
-        for chunk in self.body():
+        """The request, head and body, in full stages of the encoder's buffer and a short last
+        one: few, large writes, and no tiny one at the end for Nagle to hold."""
+        n = -len(self.request_head)
+        for chunk in self.chunks(self.request_head):
             ei_ingest.write_all(write, chunk)
             n += len(chunk)
         if n != self.length:
             raise ValueError("body is %d bytes, %d were announced" % (n, self.length))
 
-    def body(self):
-        """The body as chunks, each valid until the next one is asked for (what a transport
-        that pulls, ei_requests, sends)."""
-        if self.pre:
-            yield self.pre
+    def chunks(self, head=b""):
+        """`head`, then the body, as memoryviews of the stage, each valid until the next one is
+        asked for (ei_requests sends the body alone)."""
         enc = self.client._enc
+        pre = head + self.pre
         if self.path_on_disk is None:
-            yield from enc.chunks(self.rec, self.fmt, self.head)
-        else:
-            view = memoryview(enc.buf)[: enc.size]
-            with open(self.path_on_disk, "rb") as f:
-                while True:
-                    n = f.readinto(view)
-                    if not n:
-                        break
-                    yield view[:n]
-        if self.post:
-            yield self.post
+            yield from enc.chunks(self.rec, self.fmt, self.head, pre, self.post)
+            return
+        view = memoryview(enc.buf)
+        pos = yield from enc.copy(pre, 0)
+        with open(self.path_on_disk, "rb") as f:
+            while True:
+                n = f.readinto(view[pos : enc.size])
+                if not n:
+                    break
+                pos += n
+                if pos == enc.size:
+                    yield enc.full
+                    pos = 0
+        pos = yield from enc.copy(self.post, pos)
+        if pos:
+            yield view[:pos]
 
 
 def _random32():

@@ -2,20 +2,18 @@
 it as an Edge Impulse data acquisition file (CBOR, JSON or binary), signed with HMAC-SHA256.
 
     rec = ei_ingest.Recording((("accX", "m/s2"), ("accY", "m/s2")), 10, 1000, "h", 9.81 / 16384)
-    rec.append((x, y))
-    ei_ingest.dump(rec, "/sample.cbor", "cbor", hmac_key="...", device_type="ESP32")
+    rec.append((x, y)); ei_ingest.dump(rec, "/a.cbor", "cbor", hmac_key="...", device_type="ESP32")
     ei_ingest.Client(api_key, hmac_key, "ESP32", ca="/ca.der").upload(rec, label="idle")
 
 Encoder.chunks() yields the file as full stages of one bytearray: the header, the rows that a
 format's kernel writes (ei_cbor, ei_json, ei_binary: header(), plan(rec) -> (kernel, twin,
 params), END; a kernel fills the stage, keeps its place in state = [row, position, axis,
 status] and never calls back), the end. Pass 1 signs and counts, pass 2 writes the same bytes;
-a file of our own takes one pass and the digest patched in, as the C SDK does. The checks of
-the fields of a file (key, device, iat) live here too: dump, Client and Spool share them.
+a file of our own takes one pass and the digest patched in, as the C SDK does. dump, Client and
+Spool share the checks of a file's fields here (signer, check_iat, check_text).
 
-Memory: a Recording is its array (capacity x axes items, 2 bytes each for "h"); writing costs
-the stage (`stage_size` + 48 bytes), the header and two sha256 objects, whatever the number of
-rows. The uploader, the spool, the formats and the errors load when first named.
+Memory: a Recording is its array (capacity x axes items, 2 bytes each for "h"); writing, the
+stage (`stage_size` + 48 bytes), the header and two sha256 objects, whatever the rows.
 """
 
 import hashlib
@@ -263,18 +261,19 @@ class Encoder:
             raise ValueError("stage_size must be at least 64 bytes")
         self.size = stage_size
         self.buf = bytearray(stage_size + _RESERVE)
-        self._full = memoryview(self.buf)[:stage_size]
+        self.full = memoryview(self.buf)[:stage_size]
         self._state = array("i", (0, 0, 0, 0))  # row, stage position, axis, status
 
-    def chunks(self, rec, fmt, head):
-        """The file (header `head`, the rows, the format's end) as the stage's full chunks and a
-        last short one: each a memoryview that is valid until the next one is asked for."""
+    def chunks(self, rec, fmt, head, pre=b"", post=b""):
+        """`pre`, the file (header `head`, rows, end), `post`: full stages and a short last one,
+        each a memoryview that is valid until the next one is asked for."""
         mod = codec(fmt)
         kernel, twin, params = mod.plan(rec)
         buf = self.buf
         size = self.size
         state = self._state
-        pos = yield from self._copy(head, 0)
+        pos = yield from self.copy(pre, 0)
+        pos = yield from self.copy(head, pos)
         state[0] = state[2] = 0
         stop = len(rec)
         while state[0] < stop:
@@ -288,20 +287,21 @@ class Encoder:
                 __import__("ei_float").bad_value(rec, state[0], state[2])
             pos = state[1]
             if pos >= size:
-                yield self._full
+                yield self.full
                 for i in range(pos - size):  # the reserve's bytes to the front
                     buf[i] = buf[size + i]
                 pos -= size
-        pos = yield from self._copy(mod.END, pos)
+        pos = yield from self.copy(mod.END, pos)
+        pos = yield from self.copy(post, pos)
         if pos:
             yield memoryview(buf)[:pos]
 
-    def _copy(self, data, pos):
+    def copy(self, data, pos):  # small blocks only: a byte at a time
         for b in data:
             self.buf[pos] = b
             pos += 1
             if pos == self.size:
-                yield self._full
+                yield self.full
                 pos = 0
         return pos
 

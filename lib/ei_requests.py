@@ -11,13 +11,16 @@ from ei_errors import ConnectionFailed
 
 
 class Wire:
-    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10):
+    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10, keep_alive=False):
         if tls and not insecure:
             raise ValueError(
                 "transport 'requests' cannot check certificates: use the socket transport"
             )
         self.url = "%s://%s:%d" % ("https" if tls else "http", host, port)
         self.timeout = timeout
+
+    def close(self):
+        pass  # requests opens and closes a connection per request
 
     def exchange(self, req):
         """POST `req`; return (status, body, content type, location)."""
@@ -50,5 +53,5 @@ class Wire:
 
 def _copies(req):
     # requests may hold a chunk while the next is made: each one a copy of the reused stage.
-    for chunk in req.body():
+    for chunk in req.chunks():
         yield bytes(chunk)

@@ -295,6 +295,8 @@ class Spool:
         finally:
             if total_ms is not None:
                 client.total_ms = total_ms
+            if hasattr(client, "close"):
+                client.close()  # the connection kept for this flush (a TLS session, on rp2 heap)
         return delivered
 
     def _send_one(self, client, seq):

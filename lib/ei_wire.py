@@ -5,7 +5,8 @@
 
 `req` is a prepared upload (ei_http): `write(write)` writes its head, then streams the body
 through the encoder's stage. The answer is read through one 512-byte buffer: the status line
-(interim 1xx answers skipped; CRLF or bare LF line ends), the headers that matter, and the body:
+(interim 1xx answers skipped; CRLF or bare LF line ends) and the headers that matter, a byte at a
+time (MicroPython's reads wait for all they are asked), and the body by its length:
 a JSON answer whole, up to 16 KiB, anything else only its first 512 bytes (for the error text).
 What the answer means is ei_http's business, not this module's.
 
@@ -33,7 +34,10 @@ _CPYTHON = sys.implementation.name == "cpython"
 class Wire:
     """Connections to one host and port, plain or TLS with the certificate checked."""
 
-    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10):
+    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10, keep_alive=True):
+        self.keep_alive = keep_alive
+        self._sock = None
+        self._received = 0
         self.host = host
         self.port = port
         self.tls = tls
@@ -55,33 +59,70 @@ class Wire:
                 ei_tls.warn_insecure(host)
         self._rbuf = bytearray(512)
         self._rmv = memoryview(self._rbuf)
+        self._byte = bytearray(1)
         self._start = self._end = 0
+        self._keep = False
 
     def exchange(self, req):
-        """Send `req`, return (status, body, content type, location) of the final answer."""
-        sock = None
+        """Send `req` on the kept connection, or a new one; return (status, body, content type,
+        location) of the final answer. A kept connection that the server had closed (the write
+        fails, or it closes before a byte of the answer) is replaced once: then `req.retried`
+        is set, and a duplicate means the first try arrived."""
         try:
-            sock = self._connect()
-            write = sock.sendall if _CPYTHON else sock.write
             try:
-                req.write(write)
-            except OSError as e:
-                # The server may have answered early (401, 413) and closed: read what it said.
-                try:
-                    answer = self._answer(sock)
-                except Exception:
-                    answer = (0,)
-                if answer[0] == 0:
-                    _failed("connection lost while sending: %s" % _why(e))
-                if answer[0] == 200:
-                    _failed("server answered 200 before the whole body was sent")
-                return answer
-            return self._answer(sock)
+                return self._exchange(req)
+            except _Stale:
+                req.retried = True
+                return self._exchange(req)
         except OSError as e:
+            self.close()
             _failed("%s:%d: %s" % (self.host, self.port, _why(e)))
-        finally:
-            if sock is not None:
+        except BaseException:
+            self.close()
+            raise
+
+    def _exchange(self, req):
+        sock = self._sock
+        kept = sock is not None
+        if sock is None:
+            sock = self._sock = self._connect()
+        self._received = 0
+        try:
+            req.write(sock.sendall if _CPYTHON else sock.write)
+        except OSError as e:
+            if kept:
+                self.close()
+                raise _Stale
+            # The server may have answered early (401, 413) and closed: read what it said.
+            try:
+                answer = self._answer(sock)
+            except Exception:
+                answer = (0,)
+            self.close()
+            if answer[0] == 0:
+                _failed("connection lost while sending: %s" % _why(e))
+            if answer[0] == 200:
+                _failed("server answered 200 before the whole body was sent")
+            return answer
+        try:
+            answer = self._answer(sock)
+        except Exception as e:
+            if kept and not self._received and _why(e) != "timed out (no answer)":
+                self.close()
+                raise _Stale
+            raise
+        if not self._keep:
+            self.close()
+        return answer
+
+    def close(self):
+        """Close the kept connection, if any (the next exchange opens a new one)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
                 sock.close()
+            except OSError:
+                pass
 
     def _connect(self):
         try:
@@ -91,6 +132,7 @@ class Wire:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
+            _no_delay(sock)
             sock.connect(addr[0][-1])
             if self.tls:
                 import ei_tls
@@ -110,6 +152,7 @@ class Wire:
             parts = status_line.split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
                 _failed("not an HTTP answer: %r" % status_line[:40])
+            self._keep = self.keep_alive and parts[0] == b"HTTP/1.1"
             try:
                 status = int(parts[1])
             except ValueError:
@@ -131,6 +174,8 @@ class Wire:
                     ctype = value.strip()
                 elif name == b"location":
                     location = value.strip()
+                elif name == b"connection" and b"close" in value.lower():
+                    self._keep = False
         body = bytearray()
         if chunked:
             while True:
@@ -142,16 +187,27 @@ class Wire:
                 self._body(size, body)
                 self._line()
         else:
+            self._keep = self._keep and length >= 0  # an answer read until the close ends it
             self._body(length, body)
         return status, body, ctype, location
 
-    def _fill(self):
+    def _fill(self, want=1):
+        """Read up to `want` more bytes after the buffered ones; False at the end. MicroPython's
+        readinto() waits for all it is asked (no short reads): on a kept connection nothing
+        marks the answer's end but its lengths, so a head comes a byte at a time, a body whole."""
         if self._start == self._end:
             self._start = self._end = 0
-        n = self._readinto(self._rmv[self._end :])
+        end = self._end
+        if want == 1:
+            n = self._readinto(self._byte)
+            if n:
+                self._rbuf[end] = self._byte[0]
+        else:
+            n = self._readinto(self._rmv[end : end + min(want, len(self._rbuf) - end)])
         if not n:
             return False
         self._end += n
+        self._received += n
         return True
 
     def _line(self):
@@ -182,7 +238,7 @@ class Wire:
         a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped."""
         keep = _MAX_TEXT
         while length:
-            if self._start == self._end and not self._fill():
+            if self._start == self._end and not self._fill(length if length > 0 else 512):
                 if length > 0:
                     _failed("connection closed in the middle of the answer")
                 return
@@ -197,6 +253,25 @@ class Wire:
             self._start += n
             if length > 0:
                 length -= n
+
+
+class _Stale(Exception):
+    """A kept connection the server had closed: try once more on a new one."""
+
+
+def _no_delay(sock):
+    """Send each write at once (no Nagle wait for the server's delayed ACK: 40-200 ms an
+    upload). socket.TCP_NODELAY: CPython, and MicroPython 1.23+ on esp32 (ports/esp32/
+    modsocket.c) and on lwIP ports, rp2 among them (extmod/modlwip.c, where it is TF_NODELAY,
+    not 1). The unix port has no constant but takes Linux's (6, 1); elsewhere: Nagle stays,
+    and the request goes out in as few writes as the stage allows."""
+    opt = getattr(socket, "TCP_NODELAY", None)
+    if opt is None and sys.platform != "linux":
+        return
+    try:
+        sock.setsockopt(getattr(socket, "IPPROTO_TCP", 6), opt or 1, 1)
+    except (OSError, TypeError):
+        pass
 
 
 def _failed(text):

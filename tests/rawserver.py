@@ -97,3 +97,61 @@ def http(status: int, body: bytes = b"", *headers: str, reason: str = "X") -> by
     """An HTTP/1.1 answer with a Content-Length (and the given extra header lines)."""
     lines = [f"HTTP/1.1 {status} {reason}", *headers, f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class SinkServer:
+    """An HTTP/1.1 sink on loopback: reads each request (head, then its Content-Length body)
+    and answers 200 with a file name at once, keeping the connection open, as a plain server
+    does (no quick ACK: a client that leaves Nagle's algorithm on waits for the delayed ACK).
+    `connections` counts the connections accepted, `requests` the requests answered."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests = 0
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.2)
+        self.port: int = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(0.5)
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    head, body = _read_request(conn)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                if not head:
+                    return
+                self.requests += 1
+                conn.sendall(http(200, b"sample.sink.cbor"))
+
+    def __enter__(self) -> SinkServer:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._listener.close()
+        for thread in self._threads:
+            thread.join(timeout=5)

@@ -152,6 +152,7 @@ def test_lost_answer_retry_duplicate_is_delivered(server: ServerProc, tmp_path: 
             import ei_ingest
 
             ei_ingest.dump(spool_common.recording(7), f, "cbor", spool_common.HMAC_KEY, "SIM")
+        c.close()  # the kept connection: the next upload opens a new one, through the reset
         proxy.queue("reset")
         proxy.reset_max = 10**6  # past the end of the request: the answer is lost
         assert c.upload_file(str(path), "cbor", label="lostfile") is None
