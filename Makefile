@@ -16,7 +16,8 @@ MORE_STUBS := $(STUBS)/esp32_s3/.installed $(STUBS)/esp32_c3/.installed $(STUBS)
 MICROPYPATH_SIM := lib:boards/sim:.frozen
 export MICROPYPATH_SIM
 
-LIB_PY   := $(shell find lib -name '*.py' 2>/dev/null | sort)
+# What goes on a board: lib/ without lib/micropython.py, the CPython shim of the built-in.
+LIB_PY   := $(filter-out lib/micropython.py,$(shell find lib -name '*.py' 2>/dev/null | sort))
 EXAMPLES_PY := $(wildcard examples/*.py)
 HOST_PY  := tools tests
 # Every -march a board in tools/deploy.py's BOARDS uses (tests/test_deploy_boards.py checks).

@@ -9,11 +9,9 @@ Memory: the module's code (~2.7 KiB as .mpy); nothing per row for integer rows.
 """
 
 import struct
+import sys
 
-try:
-    import micropython
-except ImportError:  # CPython: the plain rows() below does all the work
-    micropython = None  # type: ignore[assignment]
+import micropython
 
 _SIG_ZEROS = b"0" * 64
 _INT_CODES = "bBhHiIlLqQ"
@@ -165,7 +163,7 @@ def _ints(data, state, out, size, axes, stop, params):
 
 
 _rows16 = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def _rows16(data, state, out, size: int, axes: int, stop: int, signed: int):

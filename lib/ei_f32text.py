@@ -17,17 +17,11 @@ ten, a 72-byte scratch array; nothing per row on the viper path.
 """
 
 import struct
+import sys
 from array import array
 
-try:
-    import micropython
-    from micropython import const
-except ImportError:  # CPython: rows() does all the work
-    micropython = None  # type: ignore[assignment]
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
+import micropython
+from micropython import const
 
 FAST = True  # tests turn the viper kernel off to compare its bytes with rows()
 _FLT_MAX = 3.4028234663852886e38
@@ -107,7 +101,7 @@ def rows(data, state, out, size, axes, stop, params):
 
 
 rows16 = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def rows16(data, state, out, size: int, axes: int, stop: int, params):

@@ -17,17 +17,11 @@ Memory: the module's code (~3 KiB as .mpy, viper included), a params array of
 2 + 6 ints per axis per file; nothing per row.
 """
 
+import sys
 from array import array
 
-try:
-    import micropython
-    from micropython import const
-except ImportError:  # CPython: rows() does all the work
-    micropython = None  # type: ignore[assignment]
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
+import micropython
+from micropython import const
 
 FAST = True  # tests turn the viper kernel off to compare its bytes with rows()
 _HEAD = const(2)  # params: [brackets around a row, signed 16-bit], then per axis:
@@ -176,7 +170,7 @@ def rows(data, state, out, size, axes, stop, params):
 
 
 rows16 = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def rows16(data, state, out, size: int, axes: int, stop: int, params):

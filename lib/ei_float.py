@@ -14,11 +14,9 @@ bits (viper) and boxes a float per value for the rare others (a huge scale, doub
 
 import math
 import struct
+import sys
 
-try:
-    import micropython
-except ImportError:  # CPython: check_values scans in Python
-    micropython = None  # type: ignore[assignment]
+import micropython
 
 _FLT_MAX = 3.4028234663852886e38
 _POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
@@ -186,7 +184,7 @@ def check_values(rec):
 
 
 _first_nonfinite = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def _first_nonfinite(data, n: int) -> int:

@@ -23,13 +23,7 @@ import struct
 from array import array
 from binascii import hexlify
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
+from micropython import const
 
 _RESERVE = const(48)  # room past the stage for the longest single row or value a kernel writes
 _BLOCK = const(64)  # SHA-256 block size, for HMAC

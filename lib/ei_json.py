@@ -8,10 +8,9 @@ float32 text, never `nan`); each loads only for the files that need it.
 Memory: the module's code (~2.8 KiB as .mpy); nothing per row for integer rows.
 """
 
-try:
-    import micropython
-except ImportError:  # CPython: the plain rows() below does all the work
-    micropython = None  # type: ignore[assignment]
+import sys
+
+import micropython
 
 _SIG_ZEROS = b"0" * 64
 _HEX = b"0123456789abcdef"
@@ -152,7 +151,7 @@ def _ints(data, state, out, size, axes, stop, nested):
 
 
 _rows16 = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def _rows16(data, state, out, size: int, axes: int, stop: int, signed: int):

@@ -29,18 +29,10 @@ under 0.1 KB on top (small ints and strs, no buffers). Importing ei_net.py from 
 import time
 
 from ei_log import log as _log
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-redef,misc]
-        return x
-
-
 from ei_time import sleep_ms as _sleep_ms
 from ei_time import ticks_diff as _ticks_diff
 from ei_time import ticks_ms as _ticks_ms
+from micropython import const
 
 _POLL_MS = const(100)
 _EPOCH_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01 (UTC)

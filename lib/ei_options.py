@@ -12,14 +12,7 @@ nothing per call beyond the dict.
 """
 
 from ei_ingest import FORMATS, check_text
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
+from micropython import const
 
 _MAX_METADATA = const(2048)  # bytes of x-metadata JSON: well inside any server's header limit
 CATEGORIES = ("training", "testing", "anomaly", "validation", "split", "post-processing")

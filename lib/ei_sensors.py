@@ -18,15 +18,6 @@ Recording's buffer is the only storage (proved with heap_lock in tests/test_sim_
 import sys
 
 from ei_log import log as _log  # the library's one hook: ei_log.set_log(fn or None)
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
-
 from ei_time import sleep_us, ticks_add, ticks_diff, ticks_us
 
 

@@ -32,14 +32,7 @@ import ei_ingest
 import ei_options
 from ei_log import log
 from ei_time import ticks_diff, ticks_ms
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
+from micropython import const
 
 _S_IFDIR = const(0x4000)
 _ENOSPC = const(28)

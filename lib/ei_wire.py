@@ -18,13 +18,7 @@ KiB; on the Pico W from the Python heap: gc.collect() before uploading helps).
 import socket
 import sys
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc,no-redef]
-        return x
-
+from micropython import const
 
 _MAX_JSON = const(16384)  # the longest JSON answer read whole
 _MAX_TEXT = const(512)  # of any other answer, only the first bytes (for the error text)

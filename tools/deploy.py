@@ -85,9 +85,16 @@ def _tool(name: str) -> str:
     return found
 
 
+HOST_ONLY = ("micropython.py",)  # lib/'s CPython shim: a board has the built-in
+
+
 def lib_sources(lib: Path = LIB) -> list[Path]:
-    """Every .py under lib/, sorted, as paths relative to lib/."""
-    return sorted(p.relative_to(lib) for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
+    """Every .py under lib/ that goes on a board, sorted, as paths relative to lib/."""
+    return sorted(
+        p.relative_to(lib)
+        for p in lib.rglob("*.py")
+        if "__pycache__" not in p.parts and p.relative_to(lib).as_posix() not in HOST_ONLY
+    )
 
 
 def compile_lib(board: str, root: Path = ROOT, build: Path | None = None) -> list[Path]:
@@ -341,7 +348,9 @@ def tracked_lib_sources() -> list[Path]:
     out = subprocess.run(
         ["git", "ls-files", "--", "lib"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    return sorted(Path(p).relative_to("lib") for p in out if p.endswith(".py"))
+    return sorted(
+        Path(p).relative_to("lib") for p in out if p.endswith(".py") and p[4:] not in HOST_ONLY
+    )
 
 
 def package_files(sources: Sequence[Path] | None = None) -> dict[Path, dict[str, object]]:

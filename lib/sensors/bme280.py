@@ -15,13 +15,7 @@ recording, scale (0.01, 1, 1/1024). Normal mode, so reads never wait. Memory (64
 port, from .mpy): import ~7 KiB, ~0.6 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
+from micropython import const
 
 from sensors import check_id, rename, s16_le, u16_le
 

@@ -9,13 +9,7 @@ OUT_X_L with the auto-increment bit per row. Memory (64-bit unix port, from .mpy
 ~2.3 KiB, ~0.3 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
+from micropython import const
 
 from sensors import STANDARD_GRAVITY, check_id, rename
 

@@ -9,13 +9,7 @@ allocated once; conversion is byte arithmetic. Memory (64-bit unix port, from .m
 ~3.7 KiB, ~0.4 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
+from micropython import const
 
 from sensors import STANDARD_GRAVITY, check_id, rename
 
