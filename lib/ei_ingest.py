@@ -125,7 +125,9 @@ class Recording:
             if self._floats:
                 if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v:
                     self._bad(axis, v, "a number")
-                if v == math.inf or v == -math.inf:
+                # math.isinf, not v == math.inf: mpy-cross folds math.inf into a float
+                # constant that mpy-tool cannot write as C, and lib/ must freeze.
+                if math.isinf(v):
                     self._bad(axis, v, "finite")
             elif not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= self._hi:
                 self._bad(

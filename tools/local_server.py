@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,8 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class LocalServer:
-    def __init__(self, data_dir: Path, api_key: str | None = None, hmac_key: str | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        api_key: str | None = None,
+        hmac_key: str | None = None,
+        extra_args: Sequence[str] = (),
+    ):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)  # e.g. --tls-cert/--tls-key for HTTPS
         self.api_key = api_key or "ei_local_" + secrets.token_hex(16)
         self.hmac_key = hmac_key or secrets.token_hex(16)
         self.port = 0
@@ -35,7 +43,7 @@ class LocalServer:
         cmd = [
             sys.executable, str(ROOT / "tools" / "ingest_server.py"), "--host", "127.0.0.1",
             "--port", "0", "--data-dir", str(self.data_dir), "--api-key", self.api_key,
-            "--hmac-key", self.hmac_key,
+            "--hmac-key", self.hmac_key, *self.extra_args,
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert self._proc.stdout is not None

@@ -41,9 +41,12 @@ def mpy_cross() -> str:
 class ServerRun(LocalServer):
     """The local ingestion server on a free loopback port with a throwaway data directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="ei-bench-")
-        super().__init__(Path(self._tmp.name), api_key=API_KEY, hmac_key="bench-hmac-key")
+        extra = ["--tls-cert", str(tls_cert), "--tls-key", str(tls_key)] if tls_cert else []
+        super().__init__(
+            Path(self._tmp.name), api_key=API_KEY, hmac_key="bench-hmac-key", extra_args=extra
+        )
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
