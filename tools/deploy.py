@@ -253,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dep.add_argument("--ca-roots", default=None, help="CN substrings (see make_ca_bundle.py)")
     dep.add_argument("--ca-out", type=Path, default=ROOT / "build" / "ca.der")
     dep.add_argument("--no-ca", action="store_true", help="plain HTTP only: skip the CA file")
+    dep.add_argument("--romfs", action="store_true", help="lib/ as a ROMFS image (tools/romfs.py)")
     run = sub.choices["run"]
     run.add_argument("--example", required=True, help="name in examples/, e.g. motion")
     run.add_argument("--examples-dir", type=Path, default=ROOT / "examples")
@@ -291,6 +292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as e:
                 raise DeployError(f"CA file: {e}") from e
             ca = args.ca_out
+        if args.romfs:
+            sys.path.insert(0, str(ROOT / "tools"))
+            import romfs
+
+            cmds = romfs.deploy_commands(args.board, args.port, args.config, ca, _tool("mpremote"))
+            return _execute(cmds, args.dry_run)
         return _execute(deploy_commands(args.board, args.port, mpys, args.config, ca), args.dry_run)
     except DeployError as e:
         print(f"deploy: {e}", file=sys.stderr)

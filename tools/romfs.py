@@ -113,9 +113,25 @@ def write_lib_image(out: Path, march: str, mpy_cross: str | None = None) -> Path
     return out
 
 
-def deploy_command(mpremote: str, port: str, image: Path, partition: int = 0) -> list[str]:
-    """The mpremote words that write `image` to ROMFS partition `partition` of the board."""
-    return [mpremote, "connect", port, "romfs", "-p", str(partition), "deploy", str(image)]
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def deploy_commands(
+    board: str, port: str, config: Path, ca: Path | None, mpremote: str, root: Path = ROOT
+) -> list[list[str]]:
+    """`make deploy ROMFS=1`: build build/<board>/lib.romfs, then one chained mpremote call that
+    writes it to ROMFS partition 0 and copies board.py, config.py and the CA file as usual."""
+    image = write_lib_image(root / "build" / board / "lib.romfs", BOARDS[board])
+    cmd = [mpremote, "connect", port, "romfs", "-p", "0", "deploy", _rel(image)]
+    cmd += ["+", "cp", _rel(root / "boards" / board / "board.py"), ":board.py"]
+    cmd += ["+", "cp", _rel(config), ":config.py"]
+    if ca is not None:
+        cmd += ["+", "cp", _rel(ca), ":ca.der"]
+    return [cmd]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

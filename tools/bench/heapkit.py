@@ -48,11 +48,12 @@ class Interp:
     word: int  # bytes per machine word: 8 (unix64) or 4 (board32*)
     tls_in_heap: bool  # mbedTLS allocates from the GC heap (rp2) or not (ESP32, unix)
     frozen: bool = False
+    root: Path = BUILD  # tests put their builds under tmp_path (dataclasses.replace)
 
     @property
     def build(self) -> Path:
         """Where lib/ and the jobs are compiled for this interpreter (shared per -march)."""
-        return BUILD / self.march
+        return self.root / self.march
 
 
 def _venv_tool(name: str) -> Path:
@@ -205,9 +206,12 @@ def smallest_heap(
     lo: int = 2048,
     hi: int = 4 << 20,
     script: Path | None = None,
+    confirm: int = 1,
 ) -> Measure:
     """Bisect -X heapsize to STEP bytes for `job`: code that prints "heap <in use at start>
-    <usable>" and then "ok" as bench_heap.run does (or a script file that does the same)."""
+    <usable>" and then "ok" as bench_heap.run does (or a script file that does the same).
+    Jobs that follow a real clock (motion.py samples for 2 s) can differ a little from run to
+    run: `confirm` runs must pass at the result, else it moves up a step at a time."""
     path = path or default_path(interp)
     code = job
 
@@ -228,7 +232,12 @@ def smallest_heap(
             hi = mid
         else:
             lo = mid
-    proc = run(interp, hi, code, path, script=script)
+    while True:
+        runs = [run(interp, hi, code, path, script=script) for _ in range(confirm)]
+        if all(succeeds(r) for r in runs):
+            break
+        hi += STEP
+    proc = runs[-1]
     for line in proc.stdout.decode().splitlines():
         if line.startswith("heap "):
             _, start, usable = line.split()

@@ -2,7 +2,7 @@
 
     python tools/mp32/build.py --src ~/micropython            # a clone at the release tag
     python tools/mp32/build.py --tarball micropython-v1.28.0-unix.tar.xz
-    python tools/mp32/build.py --frozen [--romfs-image build/x86.romfs]   # lib/ frozen too
+    python tools/mp32/build.py --frozen      # also: lib/ frozen, and lib/ as a ROMFS image
 
 The unix port of MicroPython, static and 32-bit (-m32): 4-byte words and 16-byte GC blocks as
 on ESP32 and RP2040, the boards' feature level and error messages. `board32` takes mbedTLS's
@@ -14,9 +14,10 @@ A clone needs its submodules first: `git clone --branch v1.28.0 <micropython rep
 is used (the same tree). The build needs gcc with 32-bit support (Debian: gcc-multilib), make
 and python3: a few minutes on 2 cores. Binaries go to build/mp32/bin (--out): mpy-cross,
 micropython-<variant>, and with --frozen micropython-<variant>-frozen, which freeze lib/, the
-sim board's machine/network/ntptime/sim modules and (--romfs-image) a ROMFS image as the bytes
-constant ei_romfs_image.IMAGE: code and image then live outside the GC heap, as in a board's
-firmware and flash.
+sim board's machine/network/ntptime/sim modules and a ROMFS image of lib/ (compiled with the new
+mpy-cross, -march=x86, by tools/romfs.py) as the bytes constant ei_romfs_image.IMAGE: code and
+image then live outside the GC heap, as in a board's firmware and flash partition.
+--optional: when there is no source, say so and exit 0 (`make bench` on a machine without it).
 """
 
 from __future__ import annotations
@@ -57,13 +58,16 @@ def unpack(tarball: Path, into: Path) -> Path:
     return tops[0]
 
 
-def image_module(image: Path, out: Path) -> Path:
-    """ei_romfs_image.py: the ROMFS image as one bytes constant (frozen: stays in .rodata)."""
-    data = image.read_bytes()
+def image_module(mpy_cross: Path, out: Path) -> Path:
+    """ei_romfs_image.py: lib/ as a ROMFS image in one bytes constant (frozen: in .rodata)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import romfs
+
+    data = romfs.build_image(romfs.compile_lib("x86", str(mpy_cross)))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "ei_romfs_image.py"
     path.write_text(
-        f'"""ROMFS image {image.name} ({len(data)} bytes), frozen by tools/mp32/build.py."""\n\n'
+        f'"""lib/ as a ROMFS image ({len(data)} bytes), by tools/mp32/build.py."""\n\n'
         f"IMAGE = {data!r}\n"
     )
     return path
@@ -91,7 +95,21 @@ def make(args: list[str], log: Path) -> None:
         raise BuildError("make failed:\n" + "\n".join(tail) + f"\n(full log: {log})")
 
 
-def build(src: Path, out: Path, variants: list[str], frozen: bool, image: Path | None) -> None:
+def check_compiler() -> None:
+    probe = "int main(void) { return 0; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "t.c").write_text(probe)
+        proc = subprocess.run(
+            ["gcc", "-m32", "-static", "-o", f"{tmp}/t", f"{tmp}/t.c"], capture_output=True
+        )
+    if proc.returncode != 0:
+        raise BuildError(
+            "gcc cannot build static 32-bit programs: install gcc-multilib "
+            "(Debian/Ubuntu: apt-get install gcc-multilib make python3)"
+        )
+
+
+def build(src: Path, out: Path, variants: list[str], frozen: bool) -> None:
     jobs = str(os.cpu_count() or 2)
     log = out / "build.log"
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +129,7 @@ def build(src: Path, out: Path, variants: list[str], frozen: bool, image: Path |
     print("building mpy-cross (32-bit, static)")
     make(["-C", str(src / "mpy-cross"), f"-j{jobs}", *m32], log)
     shutil.copy2(src / "mpy-cross" / "build" / "mpy-cross", out / "mpy-cross")
-    extra = image_module(image, src / "ei_frozen") if image is not None else None
+    extra = image_module(out / "mpy-cross", src / "ei_frozen") if frozen else None
     for v in variants:
         name = f"micropython-{v}" + ("-frozen" if frozen else "")
         bdir = f"build-{v}" + ("-frozen" if frozen else "")
@@ -138,14 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--src", type=Path, help="a MicroPython source tree (clone at the tag)")
     where.add_argument("--tarball", type=Path, help="a .tar.xz of such a tree")
     p.add_argument("--variant", choices=VARIANTS, action="append", help="default: both")
-    p.add_argument("--frozen", action="store_true", help="freeze lib/ and the sim board")
-    p.add_argument("--romfs-image", type=Path, help="freeze this ROMFS image as bytes too")
+    p.add_argument("--frozen", action="store_true", help="freeze lib/, the sim board, a ROMFS")
+    p.add_argument("--optional", action="store_true", help="no source: say so, exit 0")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--keep", action="store_true", help="keep the unpacked tree (tarball)")
     args = p.parse_args(argv)
-    if args.romfs_image is not None and not args.romfs_image.is_file():
-        print(f"build: no ROMFS image at {args.romfs_image}", file=sys.stderr)
-        return 2
     variants = args.variant or list(VARIANTS)
     tmp = None
     try:
@@ -156,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tarball = args.tarball or default_tarball()
             if tarball is None or not tarball.is_file():
+                if args.optional:
+                    print(
+                        "mp32: no MicroPython source (--src, --tarball or $MICROPYTHON32/src): "
+                        "the frozen and ROMFS figures are skipped"
+                    )
+                    return 0
                 raise BuildError(
                     "no source: pass --src <micropython clone at the release tag> or --tarball "
                     "(or set MICROPYTHON32 to a folder with src/micropython-*.tar.xz)"
@@ -163,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             tmp = Path(tempfile.mkdtemp(prefix="mp32-"))
             print(f"unpacking {tarball}")
             src = unpack(tarball, tmp)
-        build(src, args.out.resolve(), variants, args.frozen, args.romfs_image)
+        check_compiler()
+        build(src, args.out.resolve(), variants, args.frozen)
     except BuildError as e:
         print(f"build: {e}", file=sys.stderr)
         return 1
