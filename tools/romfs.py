@@ -107,9 +107,11 @@ def compile_lib(
     return files
 
 
-def write_lib_image(out: Path, march: str, mpy_cross: str | None = None) -> Path:
+def write_lib_image(
+    out: Path, march: str, mpy_cross: str | None = None, lib: Path = ROOT / "lib"
+) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(build_image(compile_lib(march, mpy_cross)))
+    out.write_bytes(build_image(compile_lib(march, mpy_cross, lib)))
     return out
 
 
@@ -125,7 +127,7 @@ def deploy_commands(
 ) -> list[list[str]]:
     """`make deploy ROMFS=1`: build build/<board>/lib.romfs, then one chained mpremote call that
     writes it to ROMFS partition 0 and copies board.py, config.py and the CA file as usual."""
-    image = write_lib_image(root / "build" / board / "lib.romfs", BOARDS[board])
+    image = write_lib_image(root / "build" / board / "lib.romfs", BOARDS[board], lib=root / "lib")
     cmd = [mpremote, "connect", port, "romfs", "-p", "0", "deploy", _rel(image)]
     cmd += ["+", "cp", _rel(root / "boards" / board / "board.py"), ":board.py"]
     cmd += ["+", "cp", _rel(config), ":config.py"]
