@@ -14,12 +14,13 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,11 +54,22 @@ class LocalServer:
             m = re.search(r"listening on https?://[^:]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                # Keep reading its log: a full pipe would block the server mid-request after a
+                # few hundred uploads (the heap benchmark makes thousands).
+                threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
                 return self
             if not line and self._proc.poll() is not None:
                 break
         self.__exit__(None, None, None)
         raise RuntimeError("the local ingestion server did not start")
+
+    @staticmethod
+    def _drain(stream: IO[bytes]) -> None:
+        try:
+            for _ in stream:
+                pass
+        except (OSError, ValueError):  # closed by __exit__
+            pass
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

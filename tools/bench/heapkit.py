@@ -232,11 +232,13 @@ def smallest_heap(
             hi = mid
         else:
             lo = mid
-    while True:
+    for _ in range(64):  # at most 1 KiB above the bisection's figure
         runs = [run(interp, hi, code, path, script=script) for _ in range(confirm)]
         if all(succeeds(r) for r in runs):
             break
         hi += STEP
+    else:
+        raise HeapError(f"{interp.name}: {job or script} does not pass steadily near {hi} bytes")
     proc = runs[-1]
     for line in proc.stdout.decode().splitlines():
         if line.startswith("heap "):
