@@ -109,6 +109,37 @@ def motion(interp: hk.Interp, cfg: Path, source: bool, lib_frozen: bool = False)
     return hk.smallest_heap(interp, code, path=path, confirm=3)
 
 
+MOTION_STEPS = (
+    ("machine", "sim board: machine (I2C, pins, register models)"),
+    ("network", "sim board: network"),
+    ("ntptime", "sim board: ntptime"),
+    ("board", "board.py (source, compiled on the board)"),
+    ("config", "config.py (source)"),
+    ("ei_sensors", "ei_sensors"),
+    ("sensors.mpu6050", "sensors.mpu6050 (with sensors/__init__)"),
+    ("ei_net", "ei_net (with ei_time)"),
+    ("ei_ingest", "ei_ingest (with ei_encode)"),
+    ("ei_http", "ei_http (with ei_options, ei_errors)"),
+    ("ei_cbor", "ei_cbor"),
+    ("ei_tls", "ei_tls"),
+)
+
+
+def motion_breakdown(interp: hk.Interp, cfg: Path) -> list[tuple[str, int]]:
+    """What each module motion.py loads adds to the heap, in the order it loads them (lib/
+    as .mpy; on a frozen build the sim's modules are frozen, as a board's firmware has them)."""
+    b = interp.build
+    path = f"{cfg}:{b / 'lib'}:{b / 'jobs'}:.frozen"
+    prev = hk.smallest_heap(interp, hk.job("empty"), path=path).heapsize
+    steps = []
+    names = [m for m, _ in MOTION_STEPS]
+    for k, (_, label) in enumerate(MOTION_STEPS):
+        now = hk.smallest_heap(interp, hk.job("import", *names[: k + 1]), path=path).heapsize
+        steps.append((label, now - prev))
+        prev = max(prev, now)
+    return steps
+
+
 def crossover(measure: Callable[[str], hk.Measure], servers: Servers, hi: int = 2000) -> int:
     """The smallest row count at which ei_ingest's upload (CBOR, HTTP) needs no more heap than
     the naive way, by bisection over rows (the difference only grows with rows)."""
@@ -234,9 +265,11 @@ def measure_all(report: bool) -> dict[str, object]:
                 ):
                     put(key, code)
                     put("romfs " + key, romfs_job(i, code))
-                if i.name == "board32-frozen":
+                if not report:
                     m["motion run"] = motion(i, cfg, True)
                     m["motion run lib-frozen"] = motion(i, cfg, True, lib_frozen=True)
+                    if i.name == "board32-frozen":
+                        res["motion steps"] = motion_breakdown(i, cfg)
                 usable[i.name] = m
                 continue
             put("empty", hk.job("empty"))
@@ -344,22 +377,23 @@ def tables(res: dict[str, object], report: bool) -> str:
     if not report:
         out += [
             "",
-            "Per row count (CBOR; *beyond the buffer*: growth of the usable heap needed "
-            "from 1,000 to 100,000 rows, minus the buffer's 6 bytes a row, per row):",
+            "Per row count (CBOR). *Beyond the buffer*: how much more usable heap (GC tables "
+            "excluded) 100,000 rows need than 1,000, minus the 594,000 bytes of their buffer "
+            "(6 bytes a row); 0 or less means the buffer is all that grows:",
             "",
         ]
         out.append(
             "| interpreter | job | "
             + " | ".join(f"{r:,} rows" for r in ROWS)
-            + " | bytes per row beyond the buffer |"
+            + " | beyond the buffer |"
         )
         out.append("|---|---|" + "---|" * (len(ROWS) + 1))
         for n in names:
             for what in ("dump", "upload"):
                 vals = [fig[n][f"{what} cbor {r}"] for r in ROWS]
-                grow = (use[n][f"{what} cbor 100000"] - use[n][f"{what} cbor 1000"]) / 99000 - 6
+                grow = use[n][f"{what} cbor 100000"] - use[n][f"{what} cbor 1000"] - 99000 * 6
                 out.append(
-                    f"| {n} | {what} | " + " | ".join(f"{v:,}" for v in vals) + f" | {grow:.3f} |"
+                    f"| {n} | {what} | " + " | ".join(f"{v:,}" for v in vals) + f" | {grow:,} |"
                 )
             naive = [fig[n].get(f"naive {r}") for r in ROWS]
             out.append(f"| {n} | naive | " + " | ".join(fmt_bytes(v) for v in naive) + " | - |")
@@ -370,18 +404,35 @@ def tables(res: dict[str, object], report: bool) -> str:
             "the script compiled on the board as `mpremote run` does, board.py and config.py "
             "from source; *import*: motion.py precompiled. On the plain binaries the sim's "
             "machine/network/ntptime are .mpy files in the heap (a board has them in "
-            "firmware); the frozen builds carry them frozen, which is the board's case.",
+            "firmware); the frozen builds carry them frozen, which is the board's case "
+            "(their objects, such as the sim's register models, still count).",
             "",
-            "| interpreter | run | import |",
-            "|---|---|---|",
+            "| interpreter | sim board | lib/ | run | import |",
+            "|---|---|---|---|---|",
         ]
         for n in names:
             out.append(
-                f"| {n} | {fmt_bytes(fig[n].get('motion run'))} | "
+                f"| {n} | .mpy | .mpy | {fmt_bytes(fig[n].get('motion run'))} | "
                 f"{fmt_bytes(fig[n].get('motion import'))} |"
             )
         for n in frozen:
-            out.append(f"| {n} (sim in firmware) | {fmt_bytes(fig[n].get('motion run'))} | - |")
+            out.append(f"| {n} | frozen | .mpy | {fmt_bytes(fig[n].get('motion run'))} | - |")
+            lf = fmt_bytes(fig[n].get("motion run lib-frozen"))
+            out.append(f"| {n} | frozen | frozen | {lf} | - |")
+        steps_m: list[tuple[str, int]] = res.get("motion steps", [])  # type: ignore[assignment]
+        if steps_m:
+            out += [
+                "",
+                "What motion.py's imports add, in the order it loads them (board32-frozen: the "
+                "sim board frozen, lib/ as .mpy; each step is the peak heap's growth, so a "
+                "source file's compiler peak shows where it is bigger than what stays):",
+                "",
+                "| module | adds |",
+                "|---|---|",
+            ]
+            out += [f"| {label} | {fmt_bytes(n)} |" for label, n in steps_m]
+            total = sum(n for _, n in steps_m)
+            out.append(f"| all imports | {total:,} |")
     alone: dict[str, int] = res["alone"]  # type: ignore[assignment]
     steps: list[tuple[str, int]] = res["steps"]  # type: ignore[assignment]
     sizes: dict[str, dict[str, int]] = res["sizes"]  # type: ignore[assignment]
@@ -407,10 +458,10 @@ def tables(res: dict[str, object], report: bool) -> str:
             + " | ".join(f"{row[a]:,}" for a in ARCHS)
             + " |"
         )
-    total = {a: sum(r[a] for r in sizes.values()) for a in ARCHS}
+    per_arch = {a: sum(r[a] for r in sizes.values()) for a in ARCHS}
     out.append(
         f"| all of lib/ | - | {sum(step_of.values()):,} | "
-        + " | ".join(f"{total[a]:,}" for a in ARCHS)
+        + " | ".join(f"{per_arch[a]:,}" for a in ARCHS)
         + " |"
     )
     return "\n".join(out)
