@@ -10,6 +10,7 @@ uploads go to the local ingestion server (a real process on a free loopback port
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,13 +25,14 @@ import heapkit as hk  # noqa: E402
 
 HOST = "127.0.0.1"
 BENCH_KEY = "bench-hmac-key"  # the HMAC key of tools/bench/bench_heap.py
+BENCH_API_KEY = "ei_bench_key"  # as tools/bench/common.py: same lengths, same figures
 
 
 def _interp(name: str, tmp: Path) -> hk.Interp:
     found = hk.unix64() if name == "unix64" else hk.board32(name)
     if found is None:
-        where = hk.micropython32_dir() or "$MICROPYTHON32 (default ../shared/micropython32)"
-        pytest.skip(f"{name}: no 32-bit MicroPython build at {where}; the 64-bit figures stand")
+        where = os.environ.get("MICROPYTHON32") or hk.MP32_DEFAULT
+        pytest.skip(f"{name}: no 32-bit MicroPython in {where} ($MICROPYTHON32): 64-bit only")
     interp = dataclasses.replace(found, root=tmp)
     if not interp.build.exists():
         hk.compile_all(interp)
@@ -49,7 +51,9 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("heap-data"), hmac_key=BENCH_KEY) as s:
+    with ServerProc(
+        tmp_path_factory.mktemp("heap-data"), api_key=BENCH_API_KEY, hmac_key=BENCH_KEY
+    ) as s:
         yield s
 
 
@@ -90,7 +94,7 @@ def test_https_upload_heap(name: str, build_root: Path, ca: TestCA, tmp_path: Pa
     interp = _interp(name, build_root)
     ca_file = tmp_path / "ca.der"
     ca_file.write_bytes(ca.ca_der)
-    with ServerProc(tmp_path / "data", hmac_key=BENCH_KEY, tls=ca) as server:
+    with ServerProc(tmp_path / "data", api_key=BENCH_API_KEY, hmac_key=BENCH_KEY, tls=ca) as server:
         assert server.scheme == "https"
         code = hk.job("upload", 1000, "cbor", HOST, server.port, server.api_key, str(ca_file))
         _check(interp, "upload_https", hk.smallest_heap(interp, code))
