@@ -21,6 +21,7 @@ and what was allocated when the job started: their difference is the free heap t
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,20 @@ MP32_BUILT = ROOT / "build" / "mp32" / "bin"
 JOBS = ("bench_heap.py", "bench_naive.py", "romfs_mount.py")
 SIM_MODULES = ("machine.py", "network.py", "ntptime.py", "sim.py")
 STEP = 16  # one GC block on a 32-bit build; half of one on the 64-bit port
+
+
+def _no_aslr() -> list[str]:
+    """`setarch -R`: the GC scans the C stack conservatively, and with addresses randomised a
+    stale word that looks like a heap pointer keeps a dead block alive in some runs and not in
+    others (an upload's figure moved by 384 bytes). Fixed addresses make runs repeatable."""
+    setarch = shutil.which("setarch")
+    if setarch is None:
+        return []
+    probe = subprocess.run([setarch, platform.machine(), "-R", "true"], capture_output=True)
+    return [setarch, platform.machine(), "-R"] if probe.returncode == 0 else []
+
+
+NO_ASLR = _no_aslr()
 
 
 @dataclass(frozen=True)
@@ -171,7 +186,7 @@ def run(
     script: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, MICROPYPATH=path)
-    cmd = [str(interp.binary), "-X", f"heapsize={heap}"]
+    cmd = [*NO_ASLR, str(interp.binary), "-X", f"heapsize={heap}"]
     cmd += [str(script)] if script is not None else ["-c", code]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
 
