@@ -98,8 +98,12 @@ def compile_lib(
     sources = sorted(p for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
     for src in sources:
         rel = src.relative_to(lib).with_suffix(".mpy").as_posix()
+        # -s: the .mpy keeps "ei_http.py", not this checkout's absolute path (a board loads
+        # that name into its heap as a qstr).
+        name = src.relative_to(lib).as_posix()
         proc = subprocess.run(
-            [cross, f"-march={march}", "-o", "/dev/stdout", str(src)], capture_output=True
+            [cross, f"-march={march}", "-s", name, "-o", "/dev/stdout", str(src)],
+            capture_output=True,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"mpy-cross failed on {src}: {proc.stderr.decode().strip()}")

@@ -93,18 +93,24 @@ class Servers:
 
 
 def romfs_job(interp: hk.Interp, job: str) -> str:
-    jobs = str(interp.build / "jobs")
-    return f"import romfs_mount\nromfs_mount.mount('frozen', {jobs!r})\n{job}"
+    return f"import romfs_mount\nromfs_mount.mount('frozen', 'jobs')\n{job}"
+
+
+def _cfg_in(interp: hk.Interp, cfg: Path) -> str:
+    """config.py and board.py copied into the interpreter's build folder: a short relative
+    path, as on a board ("/config.py")."""
+    dest = interp.build / "cfg"
+    shutil.copytree(cfg, dest, dirs_exist_ok=True)
+    return "cfg"
 
 
 def motion(interp: hk.Interp, cfg: Path, source: bool, lib_frozen: bool = False) -> hk.Measure:
     """examples/motion.py on the sim board: from source (as `mpremote run`) or imported.
     The sim's machine/network/ntptime come from .frozen in the frozen builds (as a board's
     firmware has them), else from .mpy files (they then count: see the breakdown)."""
-    b = interp.build
-    lib = "" if lib_frozen else f"{b / 'lib'}:"
-    sim = "" if interp.frozen else f":{b / 'sim'}"
-    path = f"{cfg}:{lib}{b / 'jobs'}{sim}:.frozen"
+    lib = "" if lib_frozen else "lib:"
+    sim = "" if interp.frozen else ":sim"
+    path = f"{_cfg_in(interp, cfg)}:{lib}jobs{sim}:.frozen"
     code = hk.job("motion", str(ROOT / "examples" / "motion.py") if source else "", "", 0)
     return hk.smallest_heap(interp, code, path=path, confirm=3)
 
@@ -128,8 +134,7 @@ MOTION_STEPS = (
 def motion_breakdown(interp: hk.Interp, cfg: Path) -> list[tuple[str, int]]:
     """What each module motion.py loads adds to the heap, in the order it loads them (lib/
     as .mpy; on a frozen build the sim's modules are frozen, as a board's firmware has them)."""
-    b = interp.build
-    path = f"{cfg}:{b / 'lib'}:{b / 'jobs'}:.frozen"
+    path = f"{_cfg_in(interp, cfg)}:lib:jobs:.frozen"
     prev = hk.smallest_heap(interp, hk.job("empty"), path=path).heapsize
     steps = []
     names = [m for m, _ in MOTION_STEPS]

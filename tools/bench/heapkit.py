@@ -140,9 +140,14 @@ def lib_sources() -> list[Path]:
     return sorted(p for p in (ROOT / "lib").rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def mpy_cross(cross: Path, march: str | None, src: Path, out: Path) -> None:
+def mpy_cross(
+    cross: Path, march: str | None, src: Path, out: Path, name: str | None = None
+) -> None:
+    """Compile src to out; `name` is the source name kept in the .mpy (and in the heap once
+    loaded: an absolute path of this checkout would make the figures depend on where it is)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(cross)] + ([f"-march={march}"] if march else []) + ["-o", str(out), str(src)]
+    cmd = [str(cross)] + ([f"-march={march}"] if march else [])
+    cmd += ["-s", name or src.name, "-o", str(out), str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"mpy-cross failed on {src}: {proc.stderr.strip()}")
@@ -155,8 +160,9 @@ def compile_all(interp: Interp) -> Path:
     if out.exists():
         shutil.rmtree(out)
     for src in lib_sources():
-        rel = src.relative_to(ROOT / "lib").with_suffix(".mpy")
-        mpy_cross(interp.mpy_cross, interp.march, src, out / "lib" / rel)
+        rel = src.relative_to(ROOT / "lib")
+        mpy_cross(interp.mpy_cross, interp.march, src, out / "lib" / rel.with_suffix(".mpy"),
+                  rel.as_posix())  # fmt: skip
     for name in JOBS:
         src = ROOT / "tools" / "bench" / name
         mpy_cross(
@@ -171,10 +177,10 @@ def compile_all(interp: Interp) -> Path:
 
 
 def default_path(interp: Interp) -> str:
-    """MICROPYPATH for jobs: the compiled lib/ and jobs (frozen builds: lib/ from .frozen)."""
-    if interp.frozen:
-        return f"{interp.build / 'jobs'}:.frozen"
-    return f"{interp.build / 'lib'}:{interp.build / 'jobs'}:.frozen"
+    """MICROPYPATH for jobs: the compiled lib/ and jobs (frozen builds: lib/ from .frozen).
+    Jobs run in interp.build, so paths are short and relative: module __file__ strings live
+    in the heap, "lib/ei_http.mpy" as on a board ("/lib/ei_http.mpy"), wherever the checkout."""
+    return "jobs:.frozen" if interp.frozen else "lib:jobs:.frozen"
 
 
 def run(
@@ -188,7 +194,7 @@ def run(
     env = dict(os.environ, MICROPYPATH=path)
     cmd = [*NO_ASLR, str(interp.binary), "-X", f"heapsize={heap}"]
     cmd += [str(script)] if script is not None else ["-c", code]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=interp.build, env=env, capture_output=True, timeout=timeout)
 
 
 def succeeds(proc: subprocess.CompletedProcess[bytes]) -> bool:
