@@ -109,7 +109,7 @@ def motion(interp: hk.Interp, cfg: Path, source: bool, lib_frozen: bool = False)
     The sim's machine/network/ntptime come from .frozen in the frozen builds (as a board's
     firmware has them), else from .mpy files (they then count: see the breakdown)."""
     lib = "" if lib_frozen else "lib:"
-    sim = "" if interp.frozen else ":sim"
+    sim = "" if interp.frozen else ":simboard"
     path = f"{_cfg_in(interp, cfg)}:{lib}jobs{sim}:.frozen"
     code = hk.job("motion", str(ROOT / "examples" / "motion.py") if source else "", "", 0)
     return hk.smallest_heap(interp, code, path=path, confirm=3)

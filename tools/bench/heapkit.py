@@ -155,7 +155,7 @@ def mpy_cross(
 
 def compile_all(interp: Interp) -> Path:
     """lib/ (with sensors/), the board-side jobs and the sim board's modules as .mpy:
-    <build>/lib, <build>/jobs, <build>/sim. Returns <build>."""
+    <build>/lib, <build>/jobs, <build>/simboard. Returns <build>."""
     out = interp.build
     if out.exists():
         shutil.rmtree(out)
@@ -172,7 +172,8 @@ def compile_all(interp: Interp) -> Path:
     mpy_cross(interp.mpy_cross, interp.march, motion, out / "jobs" / "motion.mpy")
     for name in SIM_MODULES:
         src = ROOT / "boards" / "sim" / name
-        mpy_cross(interp.mpy_cross, interp.march, src, out / "sim" / Path(name).with_suffix(".mpy"))
+        dest = out / "simboard" / Path(name).with_suffix(".mpy")  # not "sim": '' is on the path
+        mpy_cross(interp.mpy_cross, interp.march, src, dest)
     return out
 
 
