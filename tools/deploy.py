@@ -434,6 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dep.add_argument(
         "--main", default=None, help="example to run at boot (main.py), or none to remove main.py"
     )
+    dep.add_argument("--romfs", action="store_true", help="lib/ as a ROMFS image (tools/romfs.py)")
     run = sub.choices["run"]
     run.add_argument("--example", required=True, help="name in examples/, e.g. motion")
     pk = sub.add_parser("packages")
@@ -477,10 +478,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as e:
                 raise DeployError(f"CA file: {e}") from e
         cmds = deploy_commands(
-            args.board, args.port, mpys, args.config, ca,
+            args.board, args.port, [] if args.romfs else mpys, args.config, ca,
             examples=example_files(args.examples_dir), main=main_py, remove_main=remove_main,
             build=args.build_dir,
         )  # fmt: skip
+        if args.romfs:  # the image (with board.py, config.py, ca.der), then examples and main.py
+            sys.path.insert(0, str(ROOT / "tools"))
+            import romfs
+
+            cmds = romfs.deploy_commands(args.board, args.port, args.config, ca, _tool("mpremote"))
+            extra = deploy_commands(
+                args.board, args.port, [], args.config, None,
+                examples=example_files(args.examples_dir), main=main_py, remove_main=remove_main,
+                build=args.build_dir,
+            )[0]  # fmt: skip
+            cmds.append(extra)
         rc = _execute(cmds, args.dry_run)
         if rc == 0 and main_py is not None:
             print(

@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from local_server import LocalServer  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
+# `make bench` writes here; `make bench-update` copies it over the tracked BENCHMARKS.md.
+RESULTS_MD = ROOT / "build" / "bench" / "BENCHMARKS.md"
 API_KEY = "ei_bench_key"
 
 
@@ -42,9 +44,12 @@ def mpy_cross() -> str:
 class ServerRun(LocalServer):
     """The local ingestion server on a free loopback port with a throwaway data directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="ei-bench-")
-        super().__init__(Path(self._tmp.name), api_key=API_KEY, hmac_key="bench-hmac-key")
+        extra = ["--tls-cert", str(tls_cert), "--tls-key", str(tls_key)] if tls_cert else []
+        super().__init__(
+            Path(self._tmp.name), api_key=API_KEY, hmac_key="bench-hmac-key", extra_args=extra
+        )
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -66,16 +71,19 @@ def interpreter_versions() -> str:
 
 
 def update_section(name: str, title: str, body: str) -> None:
-    """Replace (or add) one marked section of BENCHMARKS.md, leaving the others as they are."""
+    """Replace (or add) one marked section of build/bench/BENCHMARKS.md (a copy of the tracked
+    file the first time), leaving the others as they are: `make bench-update` publishes it."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     block = f"{start}\n## {title}\n\nRun {stamp} on: {interpreter_versions()}\n\n{body}\n{end}"
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    source = RESULTS_MD if RESULTS_MD.exists() else BENCHMARKS
+    text = source.read_text() if source.exists() else "# Benchmarks\n"
     if start in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    BENCHMARKS.write_text(text)
+    RESULTS_MD.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_MD.write_text(text)
 
 
 class SinkServer:
