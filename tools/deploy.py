@@ -107,7 +107,9 @@ def compile_lib(board: str, root: Path = ROOT, build: Path | None = None) -> lis
     for rel in lib_sources(root / "lib"):
         out = out_dir / rel.with_suffix(".mpy")
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [mpy_cross, f"-march={arch}", "-o", str(out), str(root / "lib" / rel)]
+        # -s: the module's short name, not this checkout's path (a board keeps it in its heap)
+        cmd = [mpy_cross, f"-march={arch}", "-s", rel.as_posix(), "-o", str(out)]
+        cmd.append(str(root / "lib" / rel))
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise DeployError(f"mpy-cross failed on lib/{rel}:\n{proc.stderr.strip()}")
