@@ -47,7 +47,8 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def __call__(self, attempt: int) -> None:
+    def __call__(self, attempt: int, left_ms: int) -> None:
+        assert left_ms > 0, "no wait is asked for once the time is up"
         self.calls.append(attempt)
 
 
@@ -75,8 +76,8 @@ class FakeClock:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now = 1000
         self.slept: list[int] = []
-        monkeypatch.setattr(ei_robust, "_ticks_ms", lambda: self.now)
-        monkeypatch.setattr(ei_robust, "_sleep_ms", self.sleep_ms)
+        monkeypatch.setattr(ei_robust, "ticks_ms", lambda: self.now)
+        monkeypatch.setattr(ei_robust, "sleep_ms", self.sleep_ms)
 
     def sleep_ms(self, ms: int) -> None:
         self.slept.append(ms)
@@ -86,13 +87,11 @@ class FakeClock:
 def test_default_delay_sleeps_the_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock(monkeypatch)
     c = client(1, delay_ms=60, max_delay_ms=60)
-    c._left_ms = 10**6
     for attempt in (1, 2, 3):
-        c.delay(attempt)
+        c.delay(attempt, 10**6)
     assert len(clock.slept) == 3 and all(30 <= ms <= 60 for ms in clock.slept), clock.slept
     # Never longer than the time left of total_ms.
-    c._left_ms = 7
-    c.delay(1)
+    c.delay(1, 7)
     assert clock.slept[-1] == 7
 
 
@@ -101,7 +100,7 @@ def test_default_delay_really_sleeps() -> None:
     as load makes sleeps longer, never shorter)."""
     c = client(1, delay_ms=60, max_delay_ms=60)
     t0 = time.monotonic()
-    c.delay(1)
+    c.delay(1, 10000)
     assert time.monotonic() - t0 >= 0.029
 
 
@@ -131,8 +130,10 @@ def test_total_time_is_bounded(server: ServerProc, monkeypatch: pytest.MonkeyPat
     server.clear_requests_seen()
     server.set_fault(status=500, count=100)
     clock = FakeClock(monkeypatch)
+    lefts: list[int] = []
 
-    def slow(attempt: int) -> None:
+    def slow(attempt: int, left_ms: int) -> None:
+        lefts.append(left_ms)
         clock.now += 150  # each wait takes 150 ms of the fake clock; requests take none
 
     c = client(server.port, slow, attempts=100, total_ms=400)
@@ -140,7 +141,7 @@ def test_total_time_is_bounded(server: ServerProc, monkeypatch: pytest.MonkeyPat
         c.upload(spool_common.recording(3))
     server.clear_faults()
     # Attempts at 0, 150 and 300 ms; the wait after the third ends at 450 ms > 400: no fourth.
-    assert c.tries == 3 and clock.now == 1000 + 450
+    assert c.tries == 3 and clock.now == 1000 + 450 and lefts == [400, 250, 100]
     assert len(server.requests_seen()) == 3
 
 
@@ -194,7 +195,8 @@ def test_lost_answer_retry_duplicate_is_delivered(server: ServerProc, tmp_path: 
         proxy.queue("truncate")  # the request arrives whole, the answer is cut
         c = client(proxy.port, delays)
         name = c.upload(spool_common.recording(6), label="lost", filename="lost.cbor")
-        assert name == "lost.cbor" and c.tries == 2 and delays.calls == [1]
+        # Delivered, but only the lost answer named the stored file: None, never a guess.
+        assert name is None and c.tries == 2 and delays.calls == [1]
         assert proxy.counts["truncate"] == 1 and proxy.counts["pass"] == 1
         # The same through upload_file, from a file on disk.
         path = tmp_path / "f.cbor"
@@ -202,9 +204,10 @@ def test_lost_answer_retry_duplicate_is_delivered(server: ServerProc, tmp_path: 
             import ei_ingest
 
             ei_ingest.dump(spool_common.recording(7), f, "cbor", spool_common.HMAC_KEY, "SIM")
+        c.close()  # the kept connection: the next upload opens a new one, through the reset
         proxy.queue("reset")
         proxy.reset_max = 10**6  # past the end of the request: the answer is lost
-        assert c.upload_file(str(path), "cbor", label="lostfile") == "f.cbor"
+        assert c.upload_file(str(path), "cbor", label="lostfile") is None
     found = server_ids(server)
     assert found[6] == 1 and found[7] == 1
     outcomes = [r["outcome"] for r in server.requests_seen()]

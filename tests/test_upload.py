@@ -126,6 +126,30 @@ def test_binary_payload_and_unsigned(server: ServerProc, runtime: str, tmp_path:
 
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_path_as_given_and_another_hmac_key(
+    server: ServerProc, runtime: str, tmp_path: Path
+) -> None:
+    # What a remote-management request asks for: this path, signed with the request's key.
+    args = client_args(server, hmac_key="not-the-servers-key", device_name=f"path-{runtime}")
+    out = upload(
+        runtime, tmp_path, args,
+        dict(label="wave", path="/api/anomaly/data", hmac_key=server.hmac_key, fmt="json"),
+    )  # fmt: skip
+    sample = find(server, out["stored"])
+    assert (sample["category"], sample["label"], sample["signature"]) == (
+        "anomaly",
+        "wave",
+        "valid",
+    )
+    seen = [r for r in server.requests_seen() if r["outcome"] == 200][-1]
+    assert seen["path"] == "/api/anomaly/data"
+    bad = upload(runtime, tmp_path, args, dict(path="/api/anomaly/data?x=1"))
+    assert bad["error"] == "ValueError" and "path" in bad["text"]
+    bad = upload(runtime, tmp_path, args, dict(path="/api/nowhere/files"))
+    assert bad["error"] == "ValueError" and "category" in bad["text"]
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 def test_no_label_and_filename(server: ServerProc, runtime: str, tmp_path: Path) -> None:
     args = client_args(server, device_name=f"dev-{runtime}")
     out = upload(runtime, tmp_path, args, dict(filename=f"walk.{runtime}.json", fmt="json"))
@@ -143,7 +167,7 @@ def test_upload_https(
     ca_file.write_bytes(ca.ca_der)
     out = upload(
         runtime, tmp_path, client_args(tls_server, tls=True, ca=str(ca_file)),
-        dict(label="secure", fmt=fmt, iat=UNIQUE[runtime] * 10 + UNIQUE[fmt]),
+        dict(label="secure", fmt=fmt, iat=UNIQUE[runtime] + 10 * UNIQUE[fmt]),
     )  # fmt: skip
     assert "stored" in out, out
     sample = find(tls_server, out["stored"])
@@ -173,7 +197,7 @@ def test_https_refuses_wrong_host_name(runtime: str, tmp_path: Path) -> None:
     with ServerProc(tmp_path / "d", tls=named) as server:
         args = client_args(server, tls=True, ca=str(ca_file))
         assert "stored" in upload(runtime, tmp_path, args, {}), "the right name works"
-        out = upload(runtime, tmp_path, dict(args, host="localhost"), dict(iat=5))
+        out = upload(runtime, tmp_path, dict(args, host="localhost"), dict(iat=1700000005))
         assert out["error"] == "TLSError" and not out["retryable"], out
         assert len(server.samples()) == 1
 

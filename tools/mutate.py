@@ -49,29 +49,45 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 _ENCODE = ["test_encode_floats.py", "test_encode_fast_path.py", "test_encode_batches.py",
            "test_encode.py", "test_encode_widths.py", "test_encode_runtimes.py",
            "test_server_vectors.py", "test_bad_calls.py"]  # fmt: skip
-_UPLOAD = ["test_http_answers.py", "test_upload.py", "test_iat.py", "test_retry_status.py",
-           "test_keys_never_shown.py"]  # fmt: skip
+_VALUES = ["test_encode_values.py", "test_encode_floats.py", "test_encode_runtimes.py",
+           "test_encode.py"]  # fmt: skip
+_UPLOAD = ["test_answers.py", "test_upload.py", "test_iat.py", "test_retry_status.py",
+           "test_keys_never_shown.py", "test_network_cost.py"]  # fmt: skip
+_SPOOL = [
+    "test_spool.py",
+    "test_spool_answers.py",
+    "test_spool_crash.py",
+    "test_iat.py",
+    "test_faults.py",
+    "test_spool_collect.py",
+    "test_power_loss.py",
+    "test_soak.py",
+]
 TESTS: dict[str, list[str]] = {
     "ei_cbor": _ENCODE,
     "ei_json": _ENCODE,
-    "ei_values": _ENCODE,
-    "ei_encode": _ENCODE + ["test_upload.py"],
-    "ei_ingest": _ENCODE + ["test_check_and_helpers.py"],
-    "ei_options": ["test_bad_calls.py", "test_upload.py", "test_spool.py"],
-    "ei_errors": ["test_http_answers.py", "test_retry_status.py", "test_robust.py"],
+    "ei_binary": _ENCODE,
+    "ei_float": _VALUES,
+    "ei_f32cbor": _VALUES,
+    "ei_f32text": _VALUES,
+    "ei_fixed": _VALUES + ["test_sensors_forwarder.py"],
+    "ei_ingest": _ENCODE + ["test_check_and_helpers.py", "test_upload.py"],
+    "ei_options": ["test_bad_calls.py", "test_upload.py", "test_spool_answers.py"],
+    "ei_errors": ["test_answers.py", "test_retry_status.py", "test_robust.py"],
+    "ei_log": ["test_keys_never_shown.py", "test_robust.py"],
     "ei_http": _UPLOAD + ["test_tls_insecure.py", "test_robust.py"],
+    "ei_wire": _UPLOAD + ["test_tls_insecure.py"],
     "ei_tls": ["test_tls_insecure.py", "test_upload.py", "test_ca_bundle.py"],
     "ei_requests": ["test_upload.py"],
     "ei_robust": ["test_robust.py", "test_retry_status.py", "test_faults.py"],
-    "ei_spool": [
-        "test_spool.py",
-        "test_iat.py",
-        "test_power_loss.py",
-        "test_faults.py",
-        "test_spool_collect.py",
-        "test_soak.py",
-    ],  # fmt: skip
-    "ei_time": ["test_sensors_scheduler.py", "test_robust.py", "test_net_wifi.py"],
+    "ei_spool": _SPOOL,
+    "ei_spool_failed": ["test_spool_answers.py", "test_spool_crash.py"],
+    "ei_time": [
+        "test_sensors_scheduler.py",
+        "test_robust.py",
+        "test_net_wifi.py",
+        "test_net_time.py",
+    ],
     "ei_net": ["test_net_wifi.py", "test_net_time.py"],
     "ei_sensors": [
         "test_sensors_scheduler.py",
@@ -88,6 +104,7 @@ TESTS: dict[str, list[str]] = {
     "sensors/analog": ["test_sensors_analog.py"],
     "sensors/i2s_mic": ["test_sensors_i2s.py"],
     "sensors/_i2s_viper": ["test_sensors_i2s.py"],
+    "micropython": ["test_encode.py"],  # CPython's const(): every CPython test runs it
 }
 
 _COMPARE_SWAPS = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=",
