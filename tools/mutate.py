@@ -46,7 +46,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 
 # The test files that exercise each lib module, fastest and most sensitive first (pytest -x
 # stops at the first failure, so a mutant is usually killed in seconds).
-_ENCODE = ["test_encode_floats.py", "test_encode_fast_path.py", "test_encode_batches.py",
+_ENCODE = ["test_encode_floats.py", "test_encode_fast_path.py", "test_encode_stages.py",
            "test_encode.py", "test_encode_widths.py", "test_encode_runtimes.py",
            "test_server_vectors.py", "test_bad_calls.py"]  # fmt: skip
 _VALUES = ["test_encode_values.py", "test_encode_floats.py", "test_encode_runtimes.py",
