@@ -4,8 +4,8 @@ CBOR writes a length or an integer below 24 in its head byte, 24-255 in one more
 in two, then four and eight. Each boundary is crossed here where the format has one: rows of
 1-30 and 255 axes (the row array's head), sensors arrays of 23/24/255 entries, texts of
 0/1/23/24/255/256/300 bytes (names, units, device type and name; with quotes, backslashes and
-non-ASCII, so bytes and characters differ), integers and iat around 23/24, 255/256,
-65535/65536 and 2**32, and recordings of 23/24, 255/256 and 65535/65536 rows. Every case is
+non-ASCII, so bytes and characters differ), integers and interval_ms around 23/24, 255/256,
+65535/65536 and 2**32 (iat: the ends of 1e9..2**32), and recordings of 23/24, 255/256 and 65535/65536 rows. Every case is
 encoded by the micropython unix port with the viper emitters on and off (ei_cbor.FAST,
 ei_json.FAST) and by CPython, to a seekable file and to a write-only stream: all of these must
 be the same bytes. Each file is decoded by cbor2 or json, compared value by value with the
@@ -28,6 +28,7 @@ from daq import decode, f32, rows, signature_valid
 from harness import SCENARIOS, run_cpython, run_micropython
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scaled import check_fixed_text, json_texts
 
 KEY = "fed53116f20684c067774ebf9e7bcbdc"
 SCRIPT = SCENARIOS / "encode_batch.py"
@@ -131,8 +132,9 @@ def fixed_cases() -> list[dict[str, Any]]:
                 "fmts": ["cbor", "json"] if n < 65535 else ["cbor"],
             }
         )
-    # iat and interval_ms across the integer widths; unsigned and alg none.
-    for k, iat in enumerate((0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 1764150000)):
+    # interval_ms across the integer widths; iat at the ends of what check_iat takes (Unix
+    # seconds between 1e9 and 2**32: always a 4-byte CBOR head); unsigned and alg none.
+    for k, iat in enumerate((10**9 + 1, 1764150000, 2**31 - 1, 2**31, 2**32 - 1, 1764150001)):
         case = axes_case(f"iat{iat}", 2, nrows=2, iat=iat, interval_ms=[23, 24, 255, 256][k % 4])
         if k % 3 == 0:
             case["hmac_key"] = None
@@ -171,7 +173,7 @@ def random_cases(seed: int, count: int) -> list[dict[str, Any]]:
             "rows": data,
             "device_type": utf8_text(rng.randint(1, 300), rng.randint(0, 99)),
             "device_name": rng.choice([None, utf8_text(rng.randint(1, 300), rng.randint(0, 99))]),
-            "iat": rng.choice([None, rng.randint(0, 2**33)]),
+            "iat": rng.choice([None, rng.randint(10**9 + 1, 2**32 - 1)]),
             "hmac_key": rng.choice([KEY, None]),
         }
         if tc not in "qQ" and rng.random() < 0.3:
@@ -183,11 +185,16 @@ def random_cases(seed: int, count: int) -> list[dict[str, Any]]:
 # --- the independent check ----------------------------------------------------------------------
 
 
-def expected_rows(case: dict[str, Any]) -> list[list[Any]]:
+def raw_rows(case: dict[str, Any]) -> list[list[Any]]:
     data = case["rows"]
     if isinstance(data, dict):
         n, lo, hi = data["ramp"]
         data = [[lo + i % (hi - lo + 1)] for i in range(n)]
+    return [list(r) for r in data]
+
+
+def expected_rows(case: dict[str, Any]) -> list[list[Any]]:
+    data = raw_rows(case)
     if case.get("typecode") == "f":  # the buffer holds float32: scaled after that rounding
         data = [[f32(v) for v in r] for r in data]
     scale = case.get("scale")
@@ -220,6 +227,12 @@ def check_file(raw: bytes, case: dict[str, Any], fmt: str) -> None:
     want = expected_rows(case)
     assert len(got) == len(want), "row count"
     floats = case.get("typecode", "h") in "fd" or "scale" in case
+    if fmt == "json" and "scale" in case and case.get("typecode", "h") not in "fd":
+        # scaled integer readings are fixed decimals in JSON (ei_fixed; rules in scaled.py)
+        for texts, raws in zip(json_texts(raw), raw_rows(case), strict=True):
+            for text, value, scale in zip(texts, raws, case["scale"], strict=True):
+                check_fixed_text(text, value, scale)
+        got = want = []
     for r, (g, w) in enumerate(zip(got, want, strict=True)):
         if floats:
             assert [f32(x) for x in g] == [f32(x) for x in w], f"row {r}"
@@ -348,7 +361,7 @@ def recordings(draw: st.DrawFn) -> dict[str, Any]:
         "rows": data,
         "device_type": draw(texts.filter(bool)),
         "device_name": draw(st.none() | texts.filter(bool)),
-        "iat": draw(st.none() | st.integers(0, 2**40)),
+        "iat": draw(st.none() | st.integers(10**9 + 1, 2**32 - 1)),
         "hmac_key": draw(st.sampled_from([KEY, None])),
     }
 

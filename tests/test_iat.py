@@ -64,7 +64,7 @@ def test_spool_put_writes_iat_into_the_file(tmp_path: Path, server: ServerProc, 
     assert with_iat["protected"] == {"ver": "v1", "alg": "HS256", "iat": IAT}
     assert without["protected"] == {"ver": "v1", "alg": "HS256"}
     # What the server got is that file, iat and all.
-    names = [json.loads((tmp_path / "s" / f"0000000{k}.m").read_text())["filename"] for k in (1, 2)]
+    names = [json.loads((tmp_path / "s" / f"0000000{k}.m").read_text())["name"] for k in (1, 2)]
     assert spool.flush(client(server)) == 2
     assert stored(server, names[0])["protected"]["iat"] == IAT
     assert "iat" not in stored(server, names[1])["protected"]
@@ -108,7 +108,7 @@ def test_bad_clock_value_is_a_clear_error_and_sends_nothing(server: ServerProc) 
 
 def test_client_clock_on_micropython(server: ServerProc) -> None:
     code = (
-        "import ei_ingest, spool_common\n"
+        "import ei_ingest, spool_common\nspool_common.join_wifi()\n"
         f"c = ei_ingest.Client({spool_common.API_KEY!r}, {spool_common.HMAC_KEY!r}, 'SIM', "
         f"host='127.0.0.1', port={server.port}, tls=False, clock=lambda: {CLOCK_IAT})\n"
         "print(c.upload(spool_common.recording(940), label='mpclock'))\n"

@@ -63,7 +63,7 @@ def test_uploads_refusals_retries_and_flushes_never_show_keys(
     with ServerProc(tmp_path / "data", api_key=API_KEY, hmac_key=HMAC_KEY) as server:
         c = ei_robust.Client(
             API_KEY, HMAC_KEY, "SIM", host="127.0.0.1", port=server.port, tls=False,
-            delay=lambda attempt: None,
+            delay=lambda attempt, left_ms: None,
         )  # fmt: skip
         server.set_fault(status=503, count=1)
         c.upload(spool_common.recording(1600), label="keys")

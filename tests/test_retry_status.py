@@ -41,7 +41,7 @@ def server(tmp_path: Path) -> Iterator[ServerProc]:
 def robust(server: ServerProc, delays: list[int], **kw: Any) -> ei_robust.Client:
     return ei_robust.Client(
         spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1", port=server.port,
-        tls=False, timeout=5, delay=delays.append, **kw,
+        tls=False, timeout=5, delay=lambda attempt, left_ms: delays.append(attempt), **kw,
     )  # fmt: skip
 
 
@@ -102,11 +102,12 @@ def test_micropython_retries_408_and_429(server: ServerProc) -> None:
     server.set_fault(status=408, count=1)
     server.set_fault(status=429, count=1)
     code = (
-        "import json, ei_errors, ei_robust, spool_common\n"
+        "import json, ei_errors, ei_robust, spool_common\nspool_common.join_wifi()\n"
         "ei_errors.set_log(None)\n"
         "waits = []\n"
         f"c = ei_robust.Client({spool_common.API_KEY!r}, {spool_common.HMAC_KEY!r}, 'SIM', "
-        f"host='127.0.0.1', port={server.port}, tls=False, delay=waits.append)\n"
+        f"host='127.0.0.1', port={server.port}, tls=False, "
+        "delay=lambda attempt, left_ms: waits.append(attempt))\n"
         "out = {'name': c.upload(spool_common.recording(1400)), 'tries': c.tries}\n"
         "out['waits'] = waits\n"
         "print(json.dumps(out))\n"

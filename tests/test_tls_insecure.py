@@ -102,7 +102,7 @@ def test_insecure_without_tls_warns_nothing(logs: list[str]) -> None:
 
 def test_insecure_on_micropython(tls_server: ServerProc) -> None:
     code = (
-        "import json, ei_errors, ei_ingest, spool_common\n"
+        "import json, ei_errors, ei_ingest, spool_common\nspool_common.join_wifi()\n"
         "logs = []\n"
         "ei_errors.set_log(logs.append)\n"
         f"c = ei_ingest.Client({spool_common.API_KEY!r}, {spool_common.HMAC_KEY!r}, 'SIM', "
