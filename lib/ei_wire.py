@@ -11,9 +11,10 @@ time (MicroPython's reads wait for all they are asked), and the body by its leng
 a JSON answer whole, up to 16 KiB, anything else only its first 512 bytes (for the error text).
 What the answer means is ei_http's business, not this module's.
 
-Memory: no buffer of its own under a Client; for HTTPS, the CA bundle (about 1 KiB per root), allocated once per
-Client; per request, the answer's body. A TLS session costs what the port's mbedTLS needs (~20-35
-KiB; on the Pico W from the Python heap: gc.collect() before uploading helps).
+Memory: no buffer of its own under a Client; for HTTPS, the CA bundle (about 1 KiB per root),
+allocated once per Client; per request, the answer's body. A TLS session costs what the port's
+mbedTLS needs (~20-35 KiB; on the Pico W from the Python heap: gc.collect() before uploading
+helps).
 """
 
 import socket
