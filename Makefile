@@ -139,6 +139,7 @@ bench: $(STAMP) $(MP32_FROZEN)
 	rm -f build/bench/BENCHMARKS.md
 	$(BIN)/python tools/bench/heap.py
 	$(BIN)/python tools/bench/speed.py
+	$(BIN)/python tools/bench/flush.py
 	@echo "results in build/bench/: make bench-update publishes them in BENCHMARKS.md"
 
 bench-update: $(STAMP)

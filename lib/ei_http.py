@@ -122,9 +122,11 @@ class Client:
         self.transport = transport
         wire = __import__("ei_wire" if transport == "socket" else "ei_requests")
         self.keep_alive = bool(keep_alive) and transport == "socket"
-        self._wire = wire.Wire(host, self.port, self.tls, ca, bool(insecure), timeout, keep_alive)
-        self._clock = clock
         self._enc = ei_ingest.Encoder(stage_size)
+        self._wire = wire.Wire(
+            host, self.port, self.tls, ca, bool(insecure), timeout, keep_alive, self._enc.buf
+        )  # fmt: skip
+        self._clock = clock
         self._seq = 0
 
     @property
@@ -284,12 +286,12 @@ class _Request:
         """`head`, then the body, as memoryviews of the stage, each valid until the next one is
         asked for (ei_requests sends the body alone)."""
         enc = self.client._enc
-        pre = head + self.pre
+        pos = yield from enc.copy(head, 0)  # not head + pre: a request would allocate ~400 bytes
+        pos = yield from enc.copy(self.pre, pos)
         if self.path_on_disk is None:
-            yield from enc.chunks(self.rec, self.fmt, self.head, pre, self.post)
+            yield from enc.chunks(self.rec, self.fmt, self.head, b"", self.post, pos)
             return
         view = memoryview(enc.buf)
-        pos = yield from enc.copy(pre, 0)
         with open(self.path_on_disk, "rb") as f:
             while True:
                 n = f.readinto(view[pos : enc.size])

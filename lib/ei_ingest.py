@@ -258,15 +258,16 @@ class Encoder:
         self.full = memoryview(self.buf)[:stage_size]
         self._state = array("i", (0, 0, 0, 0))  # row, stage position, axis, status
 
-    def chunks(self, rec, fmt, head, pre=b"", post=b""):
+    def chunks(self, rec, fmt, head, pre=b"", post=b"", pos=0):
         """`pre`, the file (header `head`, rows, end), `post`: full stages and a short last one,
-        each a memoryview that is valid until the next one is asked for."""
+        each a memoryview that is valid until the next one is asked for. `pos`: bytes already
+        in the stage (copied there by the caller)."""
         mod = codec(fmt)
         kernel, twin, params = mod.plan(rec)
         buf = self.buf
         size = self.size
         state = self._state
-        pos = yield from self.copy(pre, 0)
+        pos = yield from self.copy(pre, pos)
         pos = yield from self.copy(head, pos)
         state[0] = state[2] = 0
         stop = len(rec)
@@ -332,7 +333,7 @@ def write_all(write, chunk):
 
 def dump(
     rec, stream, fmt="cbor", hmac_key=None, device_type=None, device_name=None, iat=None,
-    stage_size=256,
+    stage_size=256, encoder=None,
 ):  # fmt: skip
     """Write a complete data acquisition file for `rec` to `stream`; return the bytes written.
 
@@ -341,10 +342,11 @@ def dump(
     removed). Any other stream gets two passes (pass 1 checks every value and signs, so a bad
     value writes nothing), unless it is a file opened for writing in place (a `mode` with "w"
     or "+" and no "a": in append mode the patch would land at its end). Same bytes either way.
+    `encoder`: an Encoder to write through (a Spool keeps one) instead of a new one.
     """
     key, device_type, device_name = signer(hmac_key, device_type, device_name)
     head, sig_at = header(rec, fmt, key is not None, device_type, device_name, iat)
-    enc = Encoder(stage_size)
+    enc = Encoder(stage_size) if encoder is None else encoder
     if isinstance(stream, str):
         try:
             with open(stream, "wb") as f:

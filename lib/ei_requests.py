@@ -11,7 +11,9 @@ from ei_errors import ConnectionFailed
 
 
 class Wire:
-    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10, keep_alive=False):
+    def __init__(
+        self, host, port, tls, ca=None, insecure=False, timeout=10, keep_alive=False, buf=None
+    ):  # fmt: skip (buf: the socket transport's; requests reads answers itself)
         if tls and not insecure:
             raise ValueError(
                 "transport 'requests' cannot check certificates: use the socket transport"

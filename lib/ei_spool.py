@@ -113,8 +113,7 @@ class Spool:
         )
         self.max_bytes = max_bytes
         self.path = path.rstrip("/") or "/"
-        self._buf = bytearray(_CHUNK)
-        self._view = memoryview(self._buf)
+        self._enc = ei_ingest.Encoder(_CHUNK)  # writes every put; its stage reads files back
         try:
             _makedirs(self.path + _FAILED)
             self._scan()
@@ -214,7 +213,10 @@ class Spool:
         data_tmp = self._file(seq, ".d.tmp")
         meta_tmp = self._file(seq, ".m.tmp")
         try:
-            ei_ingest.dump(rec, data_tmp, opts["fmt"], key, self.device_type, self.device_name, iat)
+            ei_ingest.dump(
+                rec, data_tmp, opts["fmt"], key, self.device_type, self.device_name, iat,
+                encoder=self._enc,
+            )  # fmt: skip
             opts["size"] = os.stat(data_tmp)[6]
             opts["sha256"] = self._sha256(data_tmp)
             ei_options.name(opts, opts["sha256"][:12])
@@ -252,11 +254,12 @@ class Spool:
 
     def _sha256(self, path):
         h = hashlib.sha256()
+        stage = self._enc.full
         with open(path, "rb") as f:
-            n = f.readinto(self._buf)
+            n = f.readinto(stage)
             while n:
-                h.update(self._buf if n == _CHUNK else self._view[:n])
-                n = f.readinto(self._buf)
+                h.update(stage if n == _CHUNK else stage[:n])
+                n = f.readinto(stage)
         return hexlify(h.digest()).decode()
 
     def flush(self, client, limit=None, budget_ms=None):

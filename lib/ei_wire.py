@@ -4,15 +4,17 @@
     status, body, content_type, location = wire.exchange(req)
 
 `req` is a prepared upload (ei_http): `write(write)` writes its head, then streams the body
-through the encoder's stage. The answer is read through one 512-byte buffer: the status line
+through the encoder's stage. The answer is read through that same stage (the Client's; or a
+512-byte buffer of the Wire's own when none is given): the status line
 (interim 1xx answers skipped; CRLF or bare LF line ends) and the headers that matter, a byte at a
 time (MicroPython's reads wait for all they are asked), and the body by its length:
 a JSON answer whole, up to 16 KiB, anything else only its first 512 bytes (for the error text).
 What the answer means is ei_http's business, not this module's.
 
-Memory: the read buffer and, for HTTPS, the CA bundle (about 1 KiB per root), allocated once per
-Client; per request, the answer's body. A TLS session costs what the port's mbedTLS needs (~20-35
-KiB; on the Pico W from the Python heap: gc.collect() before uploading helps).
+Memory: no buffer of its own under a Client; for HTTPS, the CA bundle (about 1 KiB per root),
+allocated once per Client; per request, the answer's body. A TLS session costs what the port's
+mbedTLS needs (~20-35 KiB; on the Pico W from the Python heap: gc.collect() before uploading
+helps).
 """
 
 import socket
@@ -28,7 +30,9 @@ _CPYTHON = sys.implementation.name == "cpython"
 class Wire:
     """Connections to one host and port, plain or TLS with the certificate checked."""
 
-    def __init__(self, host, port, tls, ca=None, insecure=False, timeout=10, keep_alive=True):
+    def __init__(
+        self, host, port, tls, ca=None, insecure=False, timeout=10, keep_alive=True, buf=None
+    ):  # fmt: skip
         self.keep_alive = keep_alive
         self._sock = None
         self._received = 0
@@ -51,7 +55,8 @@ class Wire:
                 )
             if insecure:
                 ei_tls.warn_insecure(host)
-        self._rbuf = bytearray(512)
+        # Answers are read after the request is sent: a caller's send buffer can take them.
+        self._rbuf = bytearray(512) if buf is None else buf
         self._rmv = memoryview(self._rbuf)
         self._byte = bytearray(1)
         self._start = self._end = 0

@@ -10,6 +10,10 @@ written straight into the buffer as a sampler does.
     run("dump-client", rows, fmt, host, port, key)  the same with a Client loaded and built
     run("upload", rows, fmt, host, port, key[, ca])  fill + Client.upload (HTTPS when ca)
     run("naive", rows, host, port, key)           lists + json.dumps twice + one POST
+    run("flush", count, host, port, key, ca, keep, base)  put `count` recordings of 1,000 rows
+                                                  into a fresh spool under `base`, flush them
+                                                  (keep: one kept connection, else one per
+                                                  file) over HTTPS; prints "ms <flush time>"
     run("motion", path_or_None, host, port)       examples/motion.py main(): from source when a
                                                   path is given (as `mpremote run` does), else
                                                   the compiled module
@@ -63,6 +67,30 @@ def _motion(source, host, port):
         raise RuntimeError("motion: nothing stored")
 
 
+def _flush(count, host, port, api_key, ca, keep, base):
+    import os
+
+    import ei_http
+    import ei_spool
+    from ei_time import ticks_diff, ticks_ms, ticks_us
+
+    rec = _filled(1000)
+    client = ei_http.Client(
+        api_key, KEY, "BENCH", host=host, port=port, tls=True, ca=ca, keep_alive=bool(keep)
+    )
+    run_id = ticks_us()  # a fresh spool, and contents no earlier run sent (duplicates)
+    path = "%s/%d" % (base, run_id)
+    os.mkdir(path)
+    spool = ei_spool.Spool(path, max_bytes=1 << 26, client=client)
+    for k in range(count):
+        spool.put(rec, label="flush", iat=1700000000 + (run_id % 200000) * 500 + k)
+    gc.collect()
+    t = ticks_ms()
+    if spool.flush(client) != count:
+        raise RuntimeError("flush: not all delivered")
+    print("ms", ticks_diff(ticks_ms(), t))
+
+
 def run(job, *args):
     gc.collect()
     start = gc.mem_alloc()
@@ -92,6 +120,8 @@ def run(job, *args):
         client = _client(*args[2:])
         gc.collect()
         client.upload(rec, label="bench", fmt=args[1], disallow_duplicates=False)
+    elif job == "flush":
+        _flush(*args)
     elif job == "naive":
         import bench_naive
 

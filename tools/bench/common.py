@@ -6,6 +6,7 @@ import platform
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -91,12 +92,12 @@ class SinkServer:
 
     Against it an upload costs only the client's work (encode, sign, send, read the answer),
     without the ingestion server's validation and fsync. It acknowledges every segment at once
-    (TCP_QUICKACK on Linux): with the usual delayed ACK, a client that leaves Nagle's algorithm
-    on (ei_http does) waits up to 40 ms at random for the ACK before its last small segment,
-    which would measure the TCP timer instead of the client.
+    (TCP_QUICKACK on Linux), so a client that left Nagle's algorithm on would not wait for a
+    delayed ACK: the figure is the client's, not a TCP timer's. `tls` (a server SSLContext)
+    serves HTTPS; `keep_alive` answers without closing, for clients that keep the connection.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, keep_alive: bool = False) -> None:
         import threading
 
         self._sock = socket.socket()
@@ -104,42 +105,67 @@ class SinkServer:
         self._sock.listen(8)
         self.port = int(self._sock.getsockname()[1])
         self._stop = False
+        self._tls = tls
+        self._keep = keep_alive
+        self.connections = 0
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @staticmethod
     def _recv(conn: socket.socket) -> bytes:
         quick = getattr(socket, "TCP_QUICKACK", None)
-        if quick is not None:  # Linux turns it off again after a while: set it every time
-            conn.setsockopt(socket.IPPROTO_TCP, quick, 1)
+        if quick is not None and not isinstance(conn, ssl.SSLSocket):
+            conn.setsockopt(socket.IPPROTO_TCP, quick, 1)  # Linux turns it off: every time
         return conn.recv(65536)
 
     def _serve(self) -> None:
+        import threading
+
         while not self._stop:
             try:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
+            self.connections += 1
+            threading.Thread(target=self._answer_all, args=(conn,), daemon=True).start()
+
+    def _answer_all(self, conn: socket.socket) -> None:
+        try:
+            if self._tls is not None:
+                conn = self._tls.wrap_socket(conn, server_side=True)
             with conn:
                 data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = self._recv(conn)
-                    if not chunk:
-                        break
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                while len(body) < length:
-                    chunk = self._recv(conn)
-                    if not chunk:
-                        break
-                    body += chunk
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n"
-                    b"Connection: close\r\n\r\nbench.cbor"[:-1]
-                )
+                while True:
+                    while b"\r\n\r\n" not in data:
+                        chunk = self._recv(conn)
+                        if not chunk:
+                            return
+                        data += chunk
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = 0
+                    for line in head.split(b"\r\n"):
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    while len(body) < length:
+                        chunk = self._recv(conn)
+                        if not chunk:
+                            return
+                        body += chunk
+                    data = body[length:]
+                    close = b"" if self._keep else b"Connection: close\r\n"
+                    answer = b"bench.cbo"  # /data: the stored name, text
+                    if head.split(b" ", 2)[1].endswith(b"/files"):
+                        answer = b'{"success":true,"files":[{"success":true,"fileName":"b.cbor"}]}'
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                        % len(answer)
+                        + close
+                        + b"\r\n"
+                        + answer
+                    )
+                    if not self._keep:
+                        return
+        except OSError:
+            return
 
     def __enter__(self) -> SinkServer:
         self._thread.start()
