@@ -1,16 +1,16 @@
 """Every CBOR width boundary, both runtimes, both encoder paths, checked by independent decoders.
 
-CBOR writes a length or an integer below 24 in its head byte, 24-255 in one more byte, 256-65535
-in two, then four and eight. Each boundary is crossed here where the format has one: rows of
-1-30 and 255 axes (the row array's head), sensors arrays of 23/24/255 entries, texts of
-0/1/23/24/255/256/300 bytes (names, units, device type and name; with quotes, backslashes and
-non-ASCII, so bytes and characters differ), integers and interval_ms around 23/24, 255/256,
-65535/65536 and 2**32 (iat: the ends of 1e9..2**32), and recordings of 23/24, 255/256 and
-65535/65536 rows. Every case is encoded by the micropython unix port with the viper emitters on
-and off (ei_cbor.FAST, ei_json.FAST) and by CPython, to a seekable file and to a write-only stream: all of these must
-be the same bytes. Each file is decoded by cbor2 or json, compared value by value with the
-recording, its signature checked with the stdlib hmac (tests/daq.py), and its CBOR form checked
-by tests/cbor_shape.py (shortest heads, float16 where exact).
+CBOR writes a length or an integer below 24 in its head byte, 24-255 in one more byte, 256-65535 in
+two, then four and eight. Each boundary is crossed here where the format has one: rows of 1-30 and
+255 axes (the row array's head), sensors arrays of 23/24/255 entries, texts of 0/1/23/24/255/256/300
+bytes (names, units, device type and name; with quotes, backslashes and non-ASCII, so bytes and
+characters differ), integers and interval_ms around 23/24, 255/256, 65535/65536 and 2**32 (iat: the
+ends of 1e9..2**32), and recordings of 23/24, 255/256 and 65535/65536 rows. Every case is encoded by
+the micropython unix port with the viper emitters on and off (ei_cbor.FAST, ei_json.FAST) and by
+CPython, to a seekable file and to a write-only stream: all of these must be the same bytes. Each
+file is decoded by cbor2 or json, compared value by value with the recording, its signature checked
+with the stdlib hmac (tests/daq.py), and its CBOR form checked by tests/cbor_shape.py (shortest
+heads, float16 where exact).
 """
 
 from __future__ import annotations
