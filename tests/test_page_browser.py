@@ -3,7 +3,8 @@
 Loads the page from a real local server, finds the uploaded samples, watches a new one appear
 without a reload, checks every axis is drawn with the number of points the decimation promises,
 that nothing is logged to the console as an error, and that on a LAN bind the page is behind
-the login. Screenshots go to the test's tmp dir and are copied to build/ (git-ignored).
+the login. Screenshots go to the test's tmp dir (the README's pictures come from
+tools/page_screenshots.py: `make screenshots`).
 A machine without chromium and chromedriver skips these tests, naming the packages; under
 CI=true they fail instead.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,9 +65,6 @@ def console_errors(driver: Any) -> list[str]:
 def screenshot(driver: Any, tmp_path: Path, name: str) -> None:
     shot = tmp_path / name
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 1000
-    build = ROOT / "build"
-    build.mkdir(exist_ok=True)
-    shutil.copyfile(shot, build / name)
 
 
 ROWS_JS = (
