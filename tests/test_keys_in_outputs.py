@@ -1,13 +1,14 @@
 """Keys appear in no output and in no file but the config.py that holds them (issue 20).
 
-`make demo`, `make sim` with every example (and once through main.py, as at boot) and the deploy
-dry run (with a ROMFS image too) run with recognisable keys: the local server is given them
-(tools/local_server.LocalServer's own random keys replaced in a wrapper process, which also
-keeps the server's output in a .server.log file), and the temporary folders the tools make are
-kept (tempfile.TemporaryDirectory in that process does not delete) so that every file they wrote can be searched: the server's log and data, the sim
-board's spool and main.log, the deploy's build. Then every stdout, stderr and file is searched
-for each key; the keys may only be in files named config.py (what a board reads them from).
-The server and page side (login, listings, export, push, LAN keys) is in test_server_lan.py.
+`make demo`, `make sim` with every example (and once through main.py, as at boot) and the deploy dry
+run (with a ROMFS image too) run with recognisable keys: the local server is given them
+(tools/local_server.LocalServer's own random keys replaced in a wrapper process, which also keeps
+the server's output in a .server.log file), and the temporary folders the tools make are kept
+(tempfile.TemporaryDirectory in that process does not delete) so that every file they wrote can be
+searched: the server's log and data, the sim board's spool and main.log, the deploy's build. Then
+every stdout, stderr and file is searched for each key; the keys may only be in files named
+config.py (what a board reads them from). The server and page side (login, listings, export, push,
+LAN keys) is in test_server_lan.py.
 """
 
 from __future__ import annotations
