@@ -95,7 +95,7 @@ class Wire:
                 raise _Stale
             # The server may have answered early (401, 413) and closed: read what it said.
             try:
-                answer = self._answer(sock)
+                answer = self._answer(self._in)
             except Exception:
                 answer = (0,)
             self.close()
@@ -105,7 +105,7 @@ class Wire:
                 _failed("server answered 200 before the whole body was sent")
             return answer
         try:
-            answer = self._answer(sock)
+            answer = self._answer(self._in)
         except Exception as e:
             if kept and not self._received and _why(e) != "timed out (no answer)":
                 self.close()
@@ -147,10 +147,10 @@ class Wire:
         self._in = sock.makefile("rb") if _CPYTHON else sock
         return sock
 
-    def _answer(self, sock):
+    def _answer(self, stream):
         status = 100
         while 100 <= status < 200:  # an unasked-for 100 Continue (or 102, 103) comes first
-            status_line = self._line()
+            status_line = self._line(stream)
             parts = status_line.split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
                 _failed("not an HTTP answer: %r" % status_line[:40])
@@ -163,7 +163,7 @@ class Wire:
             chunked = False
             ctype = location = b""
             while True:
-                line = self._line()
+                line = self._line(stream)
                 if not line:
                     break
                 name, _, value = line.partition(b":")
@@ -181,41 +181,41 @@ class Wire:
         body = bytearray()
         if chunked:
             while True:
-                size = _number(self._line().split(b";")[0], 16)
+                size = _number(self._line(stream).split(b";")[0], 16)
                 if size == 0:
-                    while self._line():
+                    while self._line(stream):
                         pass
                     break
-                self._body(size, body)
-                self._line()
+                self._body(stream, size, body)
+                self._line(stream)
         else:
             self._keep = self._keep and length >= 0  # an answer read until the close ends it
-            self._body(length, body)
+            self._body(stream, length, body)
         return status, body, ctype, location
 
-    def _line(self):
+    def _line(self, stream):
         """The next line without its line end (CRLF, or a bare LF as some servers send), read by
         the stream up to its LF and never past it (on a kept connection nothing else marks the
         answer's end); a line longer than _MAX_LINE comes back cut (only short lines matter)."""
-        line = self._in.readline(_MAX_LINE)
+        line = stream.readline(_MAX_LINE)
         self._received += len(line)
         cut = line
         while line and line[-1] != 0x0A:  # cut: skip the rest
-            line = self._in.readline(_MAX_LINE)
+            line = stream.readline(_MAX_LINE)
         if not line:
             _failed("connection closed in the middle of the answer")
         if cut is not line:
             return cut
         return line[:-2] if line[-2:] == b"\r\n" else line[:-1]
 
-    def _body(self, length, out):
+    def _body(self, stream, length, out):
         """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
         a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped.
         MicroPython's readinto() waits for all it is asked: never more than is left."""
         keep = _MAX_TEXT
         room = len(self._rmv)
         while length:
-            n = self._in.readinto(self._rmv[: room if length < 0 else min(room, length)])
+            n = stream.readinto(self._rmv[: room if length < 0 else min(room, length)])
             if not n:
                 if length > 0:
                     _failed("connection closed in the middle of the answer")
