@@ -1,41 +1,35 @@
-"""Record one analog channel (board.ADC_PIN) and upload it to Edge Impulse.
+"""Record one analog channel (board.ADC_PIN) in volts and upload it to Edge Impulse.
 
 ESP32: an ADC1 pin with explicit attenuation, calibrated through read_uv(); Pico W: GP26.
-Needs the same config.py as motion.py.  import analog; analog.main()
+Joins Wi-Fi, sets the clock, takes ROWS readings every INTERVAL_MS ms, uploads them as
+LABEL / CATEGORY / FORMAT and prints the stored file name: the same config.py as motion.py.
+    import analog; analog.main()        (or make run EXAMPLE=analog, make sim EXAMPLE=analog)
 """
 
 import board
 import ei_sensors
+import uplink
 
+ROWS = 200  # defaults when config.py does not set ROWS / INTERVAL_MS
 INTERVAL_MS = 10  # 100 Hz
-SECONDS = 2
 
 
-def collect(seconds=SECONDS, interval_ms=INTERVAL_MS, source=None):
+def collect(rows=ROWS, interval_ms=INTERVAL_MS, source=None):
     """Sample the channel in volts; returns (recording, late rows)."""
     adc = source or board.analog("adc")
-    rec = ei_sensors.recording_for((adc,), interval_ms, int(seconds * 1000 // interval_ms))
+    rec = ei_sensors.recording_for((adc,), interval_ms, rows)
     late = ei_sensors.sample((adc,), rec)
     return rec, late
 
 
-def upload(rec, label=None, fmt="cbor"):
-    import config  # type: ignore[import-not-found]
-    import ei_ingest
-
-    client = ei_ingest.client_from_config(config, board)
-    return client.upload(
-        rec,
-        label=label or config.LABEL,
-        category=getattr(config, "CATEGORY", "training"),
-        fmt=fmt,
+def main(rows=None, label=None, category=None, fmt=None):
+    iat = uplink.online()
+    rec, late = collect(
+        rows or uplink.setting("ROWS", ROWS), uplink.setting("INTERVAL_MS", INTERVAL_MS)
     )
-
-
-def main(seconds=SECONDS, label=None):
-    rec, late = collect(seconds)
-    print("analog: %d rows, %d late" % (len(rec), late))
-    return upload(rec, label)
+    name = uplink.upload(rec, label, category, fmt, iat)
+    print("analog: %d rows (%d late) uploaded as %s" % (len(rec), late, name))
+    return name
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 Nothing is lost to a dropped Wi-Fi link or a reboot: each recording is signed into a file in a
 spool on flash (ei_spool) the moment it is taken, and the spool is flushed, oldest first,
-whenever the network is up, with retries (ei_robust). After a reset the loop starts by
+whenever the network is up, with retries (ei_robust), for at most FLUSH_MS per cycle so that
+sampling goes on when Wi-Fi is up but the internet is not. After a reset the loop starts by
 resuming from what the spool holds. A file the server refuses is kept in <spool>/failed/ with
 the server's words.
 
 On the board: lib/ (with sensors/), boards/<board>/board.py as board.py, and a config.py with
 WIFI_SSID, WIFI_PASSWORD, API_KEY, HMAC_KEY, LABEL (optionally HOST, PORT, TLS, CA, CATEGORY,
-FORMAT, INTERVAL_MS, ROWS, SPOOL_DIR, SPOOL_BYTES).
+FORMAT, INTERVAL_MS, ROWS, SPOOL_DIR, SPOOL_BYTES, TIMEOUT, NTP_HOST, UPLOAD_ATTEMPTS,
+UPLOAD_TOTAL_MS, FLUSH_MS).
     import collect; collect.main()
 On the simulated board (config.py on the path):
     MICROPYPATH=.:lib:boards/sim:.frozen micropython examples/collect.py 5   (5 recordings)
@@ -21,6 +23,7 @@ import sys
 
 import board
 import ei_errors
+import ei_ingest
 import ei_net
 import ei_robust
 import ei_sensors
@@ -43,16 +46,11 @@ def make_spool(config, device_name):
     )
 
 
-def make_client(config, device_name):
-    return ei_robust.Client(
-        config.API_KEY,
-        config.HMAC_KEY,
-        board.DEVICE_TYPE,
-        device_name=device_name,
-        host=_setting(config, "HOST", "ingestion.edgeimpulse.com"),
-        port=_setting(config, "PORT", None),
-        tls=_setting(config, "TLS", True),
-        ca=_setting(config, "CA", None),
+def make_client(config):
+    return ei_ingest.client_from_config(
+        config,
+        board,
+        ei_robust.Client,
         attempts=_setting(config, "UPLOAD_ATTEMPTS", 4),
         total_ms=_setting(config, "UPLOAD_TOTAL_MS", 60000),
     )
@@ -73,7 +71,7 @@ def online(config):
         print("collect: offline (%s), %s" % (e, "recordings wait on flash"))
         return False
     if ei_net.unix_time() is None:
-        ei_net.sync_time(retries=1)
+        ei_net.sync_time(retries=1, host=_setting(config, "NTP_HOST", None))
     return True
 
 
@@ -90,6 +88,7 @@ def main(cycles=None):
         (imu,), _setting(config, "INTERVAL_MS", 10), _setting(config, "ROWS", 200)
     )
     client = None
+    budget = _setting(config, "FLUSH_MS", 20000)
     done = 0
     while cycles is None or done < cycles:
         done += 1
@@ -104,15 +103,15 @@ def main(cycles=None):
                 iat=ei_net.unix_time(),
             )
             print("collect: recording %d stored as %d, %d waiting" % (done, seq, len(spool)))
-        except ei_spool.SpoolFull as e:
+        except ei_spool.SpoolError as e:
             print("collect: recording %d NOT stored: %s" % (done, e))
         if len(spool) and online(config):
             if client is None:
-                client = make_client(config, device_name)
+                client = make_client(config)
             try:
-                sent = spool.flush(client)
+                sent = spool.flush(client, budget_ms=budget)
                 print("collect: %d uploaded, %d waiting" % (sent, len(spool)))
-            except IngestionError as e:
+            except (IngestionError, ei_spool.SpoolError) as e:
                 print("collect: upload paused (%s), %d waiting" % (e, len(spool)))
     return spool
 

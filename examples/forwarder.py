@@ -2,9 +2,12 @@
 
 One line per sample, numbers only, comma separated, in m/s2 and deg/s:
     0.1957,-1.9422,9.8357,39.902,-4.283,-0.313
-Run on the board (import forwarder; forwarder.main()), then on the computer:
+The data forwarder needs the serial port to itself, so run this at boot, not through mpremote:
+    make deploy MAIN=forwarder      (main.py starts it after every reset)
+    make reset                      (or press reset; nothing else may hold the port)
     edge-impulse-data-forwarder --frequency 100
-On the simulated board: MICROPYPATH=lib:boards/sim:.frozen micropython examples/forwarder.py 100
+On the simulated board: make sim EXAMPLE=forwarder (200 lines), or
+    MICROPYPATH=lib:boards/sim:.frozen micropython examples/forwarder.py 100
 (the argument is the number of lines; without it the stream never ends).
 """
 

@@ -1,20 +1,20 @@
-"""CBOR data acquisition files: the header and integer rows (ei_encode loads this for "cbor").
+"""CBOR data acquisition files: the header and integer rows (ei_ingest loads it for "cbor").
 
 Layout as in the official example and the C SDK: a definite map (protected, signature,
 payload); the signature a 64-char text string `78 40 ...`; `values` an indefinite array
-(`9F ... FF`) of definite rows, ints as CBOR ints; floats come from ei_values.
+(`9F ... FF`) of definite rows, ints as CBOR ints; scaled readings and floats as float16 or
+float32 come from ei_f32cbor (loaded only for them).
 
-Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+Memory: the module's code (~2.7 KiB as .mpy); nothing per row for integer rows.
 """
 
 import struct
+import sys
 
-try:
-    import micropython
-except ImportError:  # CPython: the plain rows() below does all the work
-    micropython = None  # type: ignore[assignment]
+import micropython
 
 _SIG_ZEROS = b"0" * 64
+_INT_CODES = "bBhHiIlLqQ"
 FAST = True  # tests turn the viper emitter off to compare its bytes with the plain code
 
 
@@ -48,9 +48,9 @@ def number(out, value):
         else:
             head(out, 0x00, value)
     else:
-        import ei_values
+        import ei_f32cbor
 
-        ei_values.cb_float(out, value)
+        ei_f32cbor.number(out, value)
 
 
 def header(rec, signed, device_type, device_name, iat, tag=None):
@@ -105,68 +105,65 @@ def header(rec, signed, device_type, device_name, iat, tag=None):
     return out, sig_at
 
 
-def put_int(enc, v):
-    buf = enc.buf
-    p = enc.pos
-    major = 0
-    if v < 0:
-        major = 0x20
-        v = -1 - v
-    if v < 24:
-        buf[p] = major | v
-        enc.pos = p + 1
-    elif v < 0x100:
-        buf[p] = major | 24
-        buf[p + 1] = v
-        enc.pos = p + 2
-    elif v < 0x10000:
-        buf[p] = major | 25
-        buf[p + 1] = v >> 8
-        buf[p + 2] = v & 0xFF
-        enc.pos = p + 3
-    else:
-        wide = v >= 0x100000000
-        n = 8 if wide else 4
-        buf[p] = major | (27 if wide else 26)
-        while n:
-            buf[p + n] = v & 0xFF
-            v >>= 8
-            n -= 1
-        enc.pos = p + (9 if wide else 5)
+def plan(rec):
+    """(kernel, twin, params) that write the rows of `rec` (ei_ingest.Encoder runs them)."""
+    if rec.scale is not None or rec.typecode not in _INT_CODES:
+        import ei_f32cbor  # floats and scaled readings only: integer files never load it
+
+        return ei_f32cbor.plan(rec)
+    # The viper kernel writes whole rows of up to 15 int16 values (1 + 3 bytes each fit the
+    # stage's reserve); signed or not goes as its params.
+    if FAST and _rows16 is not None and rec.typecode in "hH" and rec.axes <= 15:
+        return _rows16, None, rec.typecode == "h"
+    return _ints, None, None
 
 
-def rows(enc, rec, start, stop):
-    # The viper emitter takes rows of up to 15 int16 values (1 + 3 bytes each fit the reserve).
-    if FAST and enc.fast_rows(_rows16, rec, start, stop, 15):
-        return
-    data = rec.buffer
-    axes = rec.axes
-    scale = rec.scale
-    values = enc.float_values(rec)
-    row_head = 0x80 | axes if axes < 24 else 0x98
-    size = enc.size
-    i = start * axes
-    for row in range(start, stop):
-        if axes > 1:
-            enc.buf[enc.pos] = row_head
-            enc.pos += 1
-            if axes >= 24:
-                enc.buf[enc.pos] = axes
-                enc.pos += 1
-        for axis in range(axes):
-            if values is None:
-                put_int(enc, data[i])
-            elif scale is None:
-                values.cbor_float(enc, data[i], row, axis, rec)
+def _ints(data, state, out, size, axes, stop, params):
+    """Integer values from data[state[0] * axes + state[2]] into out[state[1]:] until `stop`
+    rows are done or the position reaches `size`; state = [row, position, axis, status]."""
+    row = state[0]
+    pos = state[1]
+    k = state[2]
+    i = row * axes + k
+    while row < stop and pos < size:
+        if k == 0 and axes > 1:  # a row's head: a definite array
+            if axes < 24:
+                out[pos] = 0x80 | axes
             else:
-                values.cbor_float(enc, data[i] * scale[axis], row, axis, rec)
-            i += 1
-            if enc.pos >= size:
-                enc.spill()
+                out[pos] = 0x98
+                pos += 1
+                out[pos] = axes
+            pos += 1
+        v = data[i]
+        major = 0
+        if v < 0:
+            major = 0x20
+            v = -1 - v  # CBOR writes a negative n as -1 - n
+        if v < 24:
+            out[pos] = major | v
+            pos += 1
+        else:
+            n = 1 if v < 0x100 else 2 if v < 0x10000 else 4 if v < 0x100000000 else 8
+            out[pos] = major | (24, 25, 0, 26, 0, 0, 0, 27)[n - 1]
+            pos += n + 1
+            j = pos
+            while n:  # big-endian, from the last byte
+                j -= 1
+                out[j] = v & 0xFF
+                v >>= 8
+                n -= 1
+        i += 1
+        k += 1
+        if k == axes:
+            k = 0
+            row += 1
+    state[0] = row
+    state[1] = pos
+    state[2] = k
 
 
 _rows16 = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def _rows16(data, state, out, size: int, axes: int, stop: int, signed: int):
@@ -207,5 +204,4 @@ if micropython is not None:
         st[1] = pos
 
 
-def end(enc):
-    enc.put_block(b"\xff")
+END = b"\xff"  # the end of the indefinite `values` array

@@ -1,19 +1,20 @@
-"""Compact JSON data acquisition files: the header and integer rows (ei_encode loads it for "json").
+"""Compact JSON data acquisition files: the header and integer rows (ei_ingest loads it for "json").
 
 The same key order and separators as JavaScript's JSON.stringify (what the official Node clients
-send): the docs' example encodes to the official vector byte for byte. Strings are escaped;
-floats come from ei_values (shortest float32 text, never `nan`).
+send): the docs' example encodes to the official vector byte for byte. Strings are escaped.
+Scaled readings come from ei_fixed (fixed decimals per axis), floats from ei_f32text (shortest
+float32 text, never `nan`); each loads only for the files that need it.
 
-Memory: the module's code (~3 KiB as .mpy); nothing per row for integer rows.
+Memory: the module's code (~2.8 KiB as .mpy); nothing per row for integer rows.
 """
 
-try:
-    import micropython
-except ImportError:  # CPython: the plain rows() below does all the work
-    micropython = None  # type: ignore[assignment]
+import sys
+
+import micropython
 
 _SIG_ZEROS = b"0" * 64
 _HEX = b"0123456789abcdef"
+_INT_CODES = "bBhHiIlLqQ"
 FAST = True  # tests turn the viper emitter off to compare its bytes with the plain code
 
 
@@ -44,9 +45,9 @@ def text(out, s, ascii=False):
 def number(value):
     if isinstance(value, int):
         return str(value).encode()
-    import ei_values
+    import ei_float
 
-    return ei_values.f32_text(ei_values.f32_bits(value)).encode()
+    return ei_float.f32_text(ei_float.f32_bits(value)).encode()
 
 
 def header(rec, signed, device_type, device_name, iat):
@@ -79,65 +80,78 @@ def header(rec, signed, device_type, device_name, iat):
     return out, sig_at
 
 
-def put_int(enc, v):
-    buf = enc.buf
-    p = enc.pos
-    if v < 0:
-        buf[p] = 0x2D
-        p += 1
-        v = -v
-    n = 1
-    t = v
-    while t >= 10:
-        t //= 10
-        n += 1
-    end = p + n
-    while n:
-        n -= 1
-        buf[p + n] = 0x30 + v % 10
-        v //= 10
-    enc.pos = end
+def plan(rec):
+    """(kernel, twin, params) that write the rows of `rec` (ei_ingest.Encoder runs them):
+    scaled readings as fixed decimals (ei_fixed), floats as the shortest float32 text
+    (ei_f32text); integer files load neither."""
+    nested = rec.axes > 1
+    if rec.scale is not None or rec.typecode not in _INT_CODES:
+        if rec.typecode in _INT_CODES:
+            import ei_fixed
+
+            fixed = ei_fixed.plan(rec.scale, rec.typecode, nested)
+            if fixed is not None:
+                return fixed[:3]
+        import ei_f32text
+
+        return ei_f32text.plan(rec, nested)
+    # The viper kernel writes whole rows of up to 6 int16 values (3 + 7 bytes each fit the
+    # stage's reserve); signed or not goes as its params.
+    if FAST and _rows16 is not None and rec.typecode in "hH" and rec.axes <= 6:
+        return _rows16, None, rec.typecode == "h"
+    return _ints, None, nested
 
 
-def rows(enc, rec, start, stop):
-    # The viper emitter takes rows of up to 6 int16 values (3 + 7 bytes each fit the reserve).
-    if FAST and enc.fast_rows(_rows16, rec, start, stop, 6):
-        return
-    data = rec.buffer
-    axes = rec.axes
-    scale = rec.scale
-    values = enc.float_values(rec)
-    nested = axes > 1
-    size = enc.size
-    buf = enc.buf
-    i = start * axes
-    for row in range(start, stop):
-        if row:
-            buf[enc.pos] = 0x2C
-            enc.pos += 1
-        if nested:
-            buf[enc.pos] = 0x5B
-            enc.pos += 1
-        for axis in range(axes):
-            if axis:
-                buf[enc.pos] = 0x2C
-                enc.pos += 1
-            if values is None:
-                put_int(enc, data[i])
-            elif scale is None:
-                values.json_float(enc, data[i], row, axis, rec)
-            else:
-                values.json_float(enc, data[i] * scale[axis], row, axis, rec)
-            i += 1
-            if enc.pos >= size:
-                enc.spill()
-        if nested:
-            buf[enc.pos] = 0x5D
-            enc.pos += 1
+def _ints(data, state, out, size, axes, stop, nested):
+    """Integer values from data[state[0] * axes + state[2]] into out[state[1]:] until `stop`
+    rows are done or the position reaches `size`; state = [row, position, axis, status]."""
+    row = state[0]
+    pos = state[1]
+    k = state[2]
+    i = row * axes + k
+    while row < stop and pos < size:
+        if k:
+            out[pos] = 0x2C
+            pos += 1
+        else:
+            if row:
+                out[pos] = 0x2C
+                pos += 1
+            if nested:
+                out[pos] = 0x5B
+                pos += 1
+        v = data[i]
+        if v < 0:
+            out[pos] = 0x2D
+            pos += 1
+            v = -v
+        n = 1
+        t = v
+        while t >= 10:
+            t //= 10
+            n += 1
+        pos += n
+        j = pos
+        while n:
+            j -= 1
+            out[j] = 0x30 + v % 10
+            v //= 10
+            n -= 1
+        i += 1
+        k += 1
+        if k == axes:
+            if nested:
+                out[pos] = 0x5D
+                pos += 1
+            k = 0
+            row += 1
+    state[0] = row
+    state[1] = pos
+    state[2] = k
 
 
 _rows16 = None
-if micropython is not None:
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
     @micropython.viper
     def _rows16(data, state, out, size: int, axes: int, stop: int, signed: int):
@@ -177,8 +191,9 @@ if micropython is not None:
                 end = pos + n
                 while n:
                     n -= 1
-                    o[pos + n] = 0x30 + v % 10
-                    v //= 10
+                    q = ((v >> 1) * 52429) >> 18  # v // 10 for v < 2**16, in 31 bits
+                    o[pos + n] = 0x30 + v - q * 10
+                    v = q
                 pos = end
                 i += 1
                 k += 1
@@ -190,5 +205,4 @@ if micropython is not None:
         st[1] = pos
 
 
-def end(enc):
-    enc.put_block(b"]}}")
+END = b"]}}"  # values, payload, the file

@@ -17,8 +17,8 @@ the port's epoch from `time.gmtime(0)` and returns None while the clock has not 
 before 2024: the ESP32 boots at 2000-01-01, the Pico W at 2021-01-01), so callers leave `iat` out.
 
 Runs on MicroPython and CPython (where `network` and `ntptime` come from boards/sim or a test).
-Progress messages go through the library's one log hook: `ei_errors.set_log(None)` silences
-them, `ei_errors.set_log(fn)` routes them.
+Progress messages go through the library's one log hook: `ei_log.set_log(None)` silences
+them, `ei_log.set_log(fn)` routes them.
 
 Memory (peak heap, bisected with `-X heapsize=<n>w` on the unix port, i.e. 32-bit sizes):
 importing ei_net.mpy costs about 1.3 KB; connect(), sync_time(), unix_time() and mac() add
@@ -26,26 +26,14 @@ under 0.1 KB on top (small ints and strs, no buffers). Importing ei_net.py from 
 ~15 KB for the compiler: deploy the .mpy (tools/deploy.py).
 """
 
-import time
-
-from ei_errors import log as _log
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-redef,misc]
-        return x
-
-
+from ei_log import log as _log
 from ei_time import sleep_ms as _sleep_ms
 from ei_time import ticks_diff as _ticks_diff
 from ei_time import ticks_ms as _ticks_ms
+from ei_time import to_unix, unix_time  # noqa: F401 (their home is ei_time: the clocks)
+from micropython import const
 
 _POLL_MS = const(100)
-_EPOCH_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01 (UTC)
-# 2024-01-01T00:00:00Z: an earlier clock was never set. Not const(): above a 32-bit small int.
-_UNIX_2024 = 1704067200
 
 
 class WifiError(OSError):
@@ -196,24 +184,6 @@ def mac():
     _net, wlan = _wlan()
     raw = wlan.config("mac")
     return ":".join("{:02x}".format(b) for b in raw)
-
-
-def to_unix(secs, epoch_year=None):
-    """Convert a port's `time.time()` value to Unix seconds; None before 2024 (clock unset).
-
-    `epoch_year` is the port's epoch (1970 or 2000); default: this port's, from gmtime(0).
-    """
-    if epoch_year is None:
-        epoch_year = time.gmtime(0)[0]
-    unix = int(secs) + (_EPOCH_2000 if epoch_year == 2000 else 0)
-    if unix < _UNIX_2024:
-        return None
-    return unix
-
-
-def unix_time():
-    """Seconds since 1970-01-01 UTC for `iat`, or None if the clock was never set."""
-    return to_unix(time.time())
 
 
 def sync_time(retries=3, host=None, delay_ms=1000):

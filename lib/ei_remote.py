@@ -36,7 +36,8 @@ import json
 
 import ei_options
 import ei_ws
-from ei_errors import IngestionError, TLSError, log
+from ei_errors import IngestionError, TLSError
+from ei_log import log
 from ei_time import sleep_ms, ticks_add, ticks_diff, ticks_ms, ticks_us
 
 RATES = (1000, 500, 200, 100, 62.5, 50, 25, 10, 5, 1)  # Hz offered when the caller names none

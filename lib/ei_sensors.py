@@ -10,22 +10,14 @@ A *source* is anything with:
     late = sample((mpu, adc), rec)          # rows taken after their deadline (still recorded)
 
 Memory (measured on the 64-bit unix port from .mpy; less on a 32-bit board): importing costs
-~5.5 KiB of heap, a Forwarder for 6 axes ~1.3 KiB. Sampling allocates nothing per row: the
+~5.5 KiB of heap, a Forwarder for 6 axes ~1 KiB plus ~2 KiB for ei_fixed (its number text,
+shared with the JSON encoder). Sampling allocates nothing per row: the
 Recording's buffer is the only storage (proved with heap_lock in tests/test_sim_timing.py).
 """
 
 import sys
 
-from ei_errors import log as _log  # the library's one hook: ei_errors.set_log(fn or None)
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
-
+from ei_log import log as _log  # the library's one hook: ei_log.set_log(fn or None)
 from ei_time import sleep_us, ticks_add, ticks_diff, ticks_us
 
 
@@ -147,7 +139,9 @@ class Sampler:
             wait = clock.ticks_diff(deadline, clock.ticks_us())
             if wait > 0:
                 clock.sleep_us(wait)
-            elif -wait > late_us:
+                # A sleep can overrun (an interrupt, the GC, a busy host): look again.
+                wait = clock.ticks_diff(deadline, clock.ticks_us())
+            if -wait > late_us:
                 late += 1
             for src, off in plan:
                 src.read_into(buf, pos + off)
@@ -170,14 +164,17 @@ class Sampler:
 
 
 class Forwarder:
-    """Print sources as `edge-impulse-data-forwarder` lines: "v1,v2,...\\n" in physical units.
+    """Print sources as `edge-impulse-data-forwarder` lines: "v1,v2,...\n" in physical units.
 
-    Each value is raw * scale written as fixed-point decimal by integer arithmetic into one
-    preallocated bytearray (no floats per row). `decimals` digits after the point per axis are
-    chosen from the scale (at least the sensor's resolution) unless given.
+    Each value is raw * scale as fixed-point decimal text, written by ei_fixed (the same code
+    that writes scaled JSON rows) into one preallocated bytearray: integer arithmetic, no
+    floats per row. `decimals` digits after the point for every axis, or per axis the fewest
+    that show one raw step (ei_fixed.decimals).
     """
 
     def __init__(self, sources, stream=None, decimals=None):
+        import ei_fixed
+
         self.sources = tuple(sources)
         self.axes, scale = _layout(self.sources)
         n = len(self.axes)
@@ -185,16 +182,15 @@ class Forwarder:
         code = _typecode(self.sources)
         if code == "f":
             raise ValueError("Forwarder: sources must give ints (typecode 'h' or 'i')")
+        plan = ei_fixed.plan(scale, code, False, decimals)
+        if plan is None:
+            raise ValueError(
+                "Forwarder: every scale * 10**decimals must be below 2**30, decimals at most 20"
+            )
+        self._kernel, _, self._params, width = plan
         self._row = _array(code, n)
-        self._mul = _array("i", n)
-        self._frac = _array("i", n)
-        self._shift = _array("b", n)
-        self._dec = _array("b", n)
-        for k in range(n):
-            d = decimals if decimals is not None else _digits(scale[k])
-            m1, m2, s = _fixed(scale[k] * 10**d)
-            self._mul[k], self._frac[k], self._shift[k], self._dec[k] = m1, m2, s, d
-        self._line = bytearray(24 * n)
+        self._state = _array("i", 4)
+        self._line = bytearray(width * n + 1)
         if stream is None:
             stream = getattr(sys.stdout, "buffer", sys.stdout)
         self._stream = stream
@@ -203,24 +199,15 @@ class Forwarder:
 
     def format_row(self, row):
         """Write one row of raw values as a line into the line buffer; return its length."""
+        state = self._state
+        state[0] = 0
+        state[1] = 0
+        state[2] = 0
         line = self._line
-        n = 0
-        last = len(self._mul) - 1
-        for k in range(last + 1):
-            raw = row[k]
-            s = self._shift[k]
-            if s:
-                a = raw if raw >= 0 else -raw  # round half away from zero, symmetric
-                v = a * self._mul[k] + ((a * self._frac[k]) >> 14)
-                v = (v + (1 << (s - 1))) >> s
-                if raw < 0:
-                    v = -v
-            else:
-                v = raw * self._mul[k]
-            n = _put_fixed(line, n, v, self._dec[k])
-            line[n] = 44 if k < last else 10  # "," or "\n"
-            n += 1
-        return n
+        self._kernel(row, state, line, len(line), len(self.axes), 1, self._params)
+        n = state[1]
+        line[n] = 10  # "\n"
+        return n + 1
 
     def write_row(self):
         """Read every source once and write the line."""
@@ -258,52 +245,3 @@ def _array(code, n):
     from array import array
 
     return array(code, bytes(n * {"b": 1, "h": 2, "i": 4, "f": 4}[code]))
-
-
-def _digits(scale):
-    # Decimals so that one raw step is visible: ceil(-log10(scale)), without math.log10.
-    d = 0
-    while d < 9 and scale * 10**d < 0.999:
-        d += 1
-    return d
-
-
-def _fixed(factor):
-    """factor ~= (m1 + m2 / 2**14) / 2**s, so that for |raw| < 2**15 both raw * m1 and
-    raw * m2 stay below 2**29: small ints on 32-bit boards, about 28 bits of precision."""
-    r = round(factor)
-    if r != 0 and abs(factor - r) <= 1e-9 * abs(factor) and abs(r) < (1 << 14):
-        return r, 0, 0
-    s = 0
-    while s < 40 and abs(factor) * (1 << (s + 1)) < (1 << 14):
-        s += 1
-    m = int(round(factor * (1 << (s + 14))))
-    return m >> 14, m & 0x3FFF, s
-
-
-def _put_fixed(line, n, v, dec):
-    """Write integer v / 10**dec as decimal text at line[n]; return the new end."""
-    if v < 0:
-        line[n] = 45  # "-"
-        n += 1
-        v = -v
-    # Count digits (at least dec + 1 so there is a leading zero before the point).
-    digits = 1
-    t = v // 10
-    while t:
-        digits += 1
-        t //= 10
-    if digits < dec + 1:
-        digits = dec + 1
-    end = n + digits + (1 if dec else 0)
-    i = end - 1
-    k = 0
-    while k < digits:
-        if dec and k == dec:
-            line[i] = 46  # "."
-            i -= 1
-        line[i] = 48 + v % 10
-        v //= 10
-        i -= 1
-        k += 1
-    return end

@@ -10,7 +10,7 @@ session itself (~20-35 KiB during the handshake) is mbedTLS's, on Pico W from th
 
 import sys
 
-from ei_errors import TLSError, log
+from ei_log import log
 
 try:
     import tls  # MicroPython
@@ -78,10 +78,10 @@ def wrap(sock, host, ca, spans, insecure):
     try:
         return ctx.wrap_socket(sock, server_hostname=host)
     except ValueError as e:  # MicroPython: certificate or host name refused
-        raise TLSError(_tls_text(host, e))
+        _refused(host, e)
     except OSError as e:
         if _is_cert_error(e):
-            raise TLSError(_tls_text(host, e))
+            _refused(host, e)
         raise
 
 
@@ -94,6 +94,12 @@ def _is_cert_error(e):
         return isinstance(e, getattr(tls, "SSLCertVerificationError", ()))
     # mbedTLS: MBEDTLS_ERR_X509_CERT_VERIFY_FAILED and MBEDTLS_ERR_SSL_... certificate codes.
     return bool(e.args) and e.args[0] in (-9984, -0x2700)
+
+
+def _refused(host, e):
+    from ei_errors import TLSError
+
+    raise TLSError(_tls_text(host, e))
 
 
 def _tls_text(host, e):

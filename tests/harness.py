@@ -1,4 +1,4 @@
-"""Shared test harness: run board code in the real MicroPython unix port, pick free ports.
+"""Shared test harness: run board code in the real MicroPython unix port; a refusing port.
 
 Board-side scenarios live in tests/scenarios/ and are run by both runtimes: by the
 `micropython` interpreter as a subprocess (MICROPYPATH=lib:boards/sim:.frozen) and by CPython
@@ -7,11 +7,13 @@ with lib/ on sys.path. Their output is always checked in CPython by independent 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +81,14 @@ def run_cpython(
     return proc
 
 
-def free_port() -> int:
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs: bound (so no
+    other process can take it) but never listening, so a connect gets ECONNREFUSED.
+
+    (Asking the OS for a free port, closing it and using the number later races with every
+    other process on the machine.)
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])

@@ -4,7 +4,8 @@ Public API (other upload tests build on it):
 
 ``ServerProc(data_dir=None, *, api_key=DEFAULT_API_KEY, hmac_key=VECTOR_HMAC_KEY, tls=None,
 tls_cert=None, tls_key=None, max_body=None, require_valid_signature=False, enable_faults=True,
-extra_args=(), host="127.0.0.1", port=0, startup_timeout=20.0)``
+extra_args=(), host="127.0.0.1", port=0, startup_timeout=20.0, tls_self_signed=False,
+connect_host=None)``
     A context manager: ``with ServerProc(tmp_path / "data") as server: ...`` starts
     ``sys.executable tools/ingest_server.py`` on a free loopback port (``--port 0``; the port is
     read from the server's "listening" line), waits until it listens, and on exit stops it
@@ -12,6 +13,11 @@ extra_args=(), host="127.0.0.1", port=0, startup_timeout=20.0)``
     (removed on exit). ``tls`` is a :class:`TestCA` (from :func:`make_test_ca`): the server then
     serves HTTPS with its certificate and the helper methods trust its CA. ``hmac_key=None``
     starts the server without ``--hmac-key``. ``enable_faults`` passes ``--enable-faults``.
+    ``api_key=None`` starts it without keys: it uses (or makes) ``<data_dir>/keys.json``, and
+    ``api_key``/``hmac_key`` are read from there once it listens. ``tls_self_signed`` passes
+    ``--tls-self-signed`` (the helpers then trust ``<data_dir>/tls/ca.pem``). ``host`` is the
+    bind address; requests go to ``connect_host`` (default: ``host``, or 127.0.0.1 / ::1 for
+    the wildcards 0.0.0.0 / ::).
 
     Attributes: ``port`` (int), ``url`` (``http://127.0.0.1:PORT`` or ``https://...``),
     ``host``, ``scheme``, ``api_key``, ``hmac_key``, ``data_dir`` (Path), ``log_path`` (the
@@ -247,7 +253,7 @@ class ServerProc:
         self,
         data_dir: Path | None = None,
         *,
-        api_key: str = DEFAULT_API_KEY,
+        api_key: str | None = DEFAULT_API_KEY,
         hmac_key: str | None = VECTOR_HMAC_KEY,
         tls: TestCA | None = None,
         tls_cert: Path | None = None,
@@ -259,12 +265,16 @@ class ServerProc:
         host: str = "127.0.0.1",
         port: int = 0,
         startup_timeout: float = 20.0,
+        tls_self_signed: bool = False,
+        connect_host: str | None = None,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(tempfile.mkdtemp(prefix="ingest-")) if data_dir is None else data_dir
         self.data_dir = self.data_dir.resolve()
-        self.api_key = api_key
+        self.keys_from_file = api_key is None
+        self.api_key = api_key or ""
         self.hmac_key = hmac_key
+        self.tls_self_signed = tls_self_signed
         self.tls = tls
         self.tls_cert = tls.cert_pem if tls else tls_cert
         self.tls_key = tls.key_pem if tls else tls_key
@@ -276,9 +286,11 @@ class ServerProc:
         self.enable_faults = enable_faults
         self.extra_args = list(extra_args)
         self.host = host
+        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+        self.connect_host = connect_host or wildcard.get(host, host)
         self.requested_port = port
         self.startup_timeout = startup_timeout
-        self.scheme = "https" if self.tls_cert else "http"
+        self.scheme = "https" if self.tls_cert or tls_self_signed else "http"
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.server.log"
@@ -286,15 +298,18 @@ class ServerProc:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = f"[{self.connect_host}]" if ":" in self.connect_host else self.connect_host
         return f"{self.scheme}://{host}:{self.port}"
 
     def command(self) -> list[str]:
         cmd = [sys.executable, str(SERVER_SCRIPT), "--host", self.host]
         cmd += ["--port", str(self.requested_port), "--data-dir", str(self.data_dir)]
-        cmd += ["--api-key", self.api_key]
-        if self.hmac_key is not None:
-            cmd += ["--hmac-key", self.hmac_key]
+        if not self.keys_from_file:
+            cmd += ["--api-key", self.api_key]
+            if self.hmac_key is not None:
+                cmd += ["--hmac-key", self.hmac_key]
+        if self.tls_self_signed:
+            cmd.append("--tls-self-signed")
         if self.tls_cert is not None and self.tls_key is not None:
             cmd += ["--tls-cert", str(self.tls_cert), "--tls-key", str(self.tls_key)]
         if self.max_body is not None:
@@ -319,6 +334,7 @@ class ServerProc:
             match = LISTENING.search(self._new_log())
             if match:
                 self.port = int(match.group(3))
+                self._after_start()
                 return self
             if self.proc.poll() is not None:
                 break
@@ -326,6 +342,15 @@ class ServerProc:
         output = self._new_log()
         self.stop()
         raise RuntimeError(f"ingest server did not start: {self.command()}\n{output}")
+
+    def _after_start(self) -> None:
+        if self.keys_from_file:
+            keys = json.loads((self.data_dir / "keys.json").read_text())
+            self.api_key, self.hmac_key = keys["api_key"], keys["hmac_key"]
+        if self.tls_self_signed:
+            self.ssl_context = ssl.create_default_context(
+                cafile=str(self.data_dir / "tls" / "ca.pem")
+            )
 
     def _new_log(self) -> str:
         with open(self.log_path, "rb") as log:
@@ -376,9 +401,9 @@ class ServerProc:
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self.scheme == "https":
             return http.client.HTTPSConnection(
-                self.host, self.port, timeout=timeout, context=self.ssl_context
+                self.connect_host, self.port, timeout=timeout, context=self.ssl_context
             )
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        return http.client.HTTPConnection(self.connect_host, self.port, timeout=timeout)
 
     def request(
         self,

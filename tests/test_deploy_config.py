@@ -25,10 +25,14 @@ SETTINGS = {
     "FORMAT": str,
     "INTERVAL_MS": int,
     "ROWS": int,
+    "AUDIO_RATE": int,
+    "AUDIO_ROWS": int,
+    "AUDIO_FORMAT": str,
     "SPOOL_DIR": str,
     "SPOOL_BYTES": int,
     "UPLOAD_ATTEMPTS": int,
     "UPLOAD_TOTAL_MS": int,
+    "FLUSH_MS": int,
     "REMOTE_URL": type(None),
     "REMOTE_ROWS": int,
 }
@@ -48,6 +52,7 @@ def test_every_setting_is_present_and_commented() -> None:
         assert isinstance(values.get(name), kind), name
     assert values["API_KEY"].startswith("ei_")
     assert values["FORMAT"] in ("cbor", "json")
+    assert values["AUDIO_FORMAT"] in ("binary", "cbor", "json")
     assert values["CATEGORY"] in ("training", "testing", "anomaly", "split")
     assert "Dashboard > Keys" in text and "make server" in text and "4810" in text
     # No setting that this test (and so the list above) does not know about.

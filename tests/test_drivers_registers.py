@@ -204,7 +204,8 @@ def test_bme280_datasheet_example():
     assert raw[1] == pressure_int32_reference(sim.BME280_CALIB, 128422, 415148) == 100656
     assert phys[2] == pytest.approx(h, abs=0.05)
     assert 0 < phys[2] < 100
-    precise = BME280(i2c(), precise=True)
+    precise = BME280(i2c(), precise=True)  # a soft reset: the measurement is gone, poke it again
+    model.poke(0xF7, bytes([0x65, 0x5A, 0xC0, 0x7E, 0xED, 0x00, 0x75, 0x30]))
     assert precise.scale == (0.01, 1 / 256, 1 / 1024)
     phys, raw = read_physical(precise)
     assert phys[1] == pytest.approx(100653.27, abs=0.02)  # 64-bit: Pa in Q24.8
@@ -406,3 +407,17 @@ def test_bme280_humidity_shortcut_is_exact(t_fine, adc_h):
     env.H1, env.H2, env.H3, env.H4, env.H5, env.H6 = sim.BME280_H
     env.t_fine = t_fine
     assert env.humidity(adc_h) == humidity_reference(sim.BME280_H, t_fine, adc_h)
+
+
+def test_a_warm_start_resets_the_chips() -> None:
+    # A program that ran before left the chips configured its way: asleep, other ranges, a
+    # filter. The drivers reset them first (MPU6050 DEVICE_RESET, BME280 0xE0 = 0xB6).
+    mpu = sim.device(0, 0x68)
+    mpu.poke(0x6B, bytes([0x48]))  # asleep, temperature sensor off
+    mpu.poke(0x23, bytes([0xF8]))  # a FIFO left enabled
+    MPU6050(i2c(), accel_range=4)
+    assert mpu.regs[0x6B] == 0x01 and mpu.regs[0x23] == 0x00 and mpu.regs[0x1C] == 0x08
+    bme = sim.device(0, 0x76)
+    bme.poke(0xF7, bytes([0x11, 0x22]))  # a measurement from an earlier program
+    BME280(i2c())
+    assert bme.regs[0xF4] == 0x27 and bytes(bme.regs[0xF7:0xF9]) == b"\x80\x00", "reset values"

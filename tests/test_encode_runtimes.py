@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from daq import decode, f32, rows, signature_valid
 from harness import SCENARIOS, run_cpython, run_micropython
+from scaled import check_fixed_text, json_texts
 
 KEY = "fed53116f20684c067774ebf9e7bcbdc"
 XYZ = [["accX", "m/s2"], ["accY", "m/s2"], ["accZ", "m/s2"]]
@@ -144,6 +145,12 @@ def check(spec: dict[str, Any], tmp_path: Path) -> tuple[dict[str, Any], bytes]:
     want = expected_values(spec)
     assert len(got) == len(want)
     typecode = spec.get("typecode", "h")
+    if "scale" in spec and spec.get("fmt") == "json":  # fixed decimals, see scaled.py
+        scale = spec["scale"] if isinstance(spec["scale"], list) else [spec["scale"]] * len(got[0])
+        for texts, raw_row in zip(json_texts(first), spec["rows"], strict=True):
+            for text, v, s in zip(texts, raw_row, scale, strict=True):
+                check_fixed_text(text, v, s)
+        want = got
     for r, (g, w) in enumerate(zip(got, want, strict=True)):
         if typecode == "f" or "scale" in spec:
             assert [f32(x) for x in g] == [f32(x) for x in w], f"row {r}"
@@ -158,11 +165,36 @@ def check(spec: dict[str, Any], tmp_path: Path) -> tuple[dict[str, Any], bytes]:
 def test_no_allocation_per_row() -> None:
     proc = run_micropython(SCENARIOS / "encode_heap.py")
     out = proc.stdout.decode()
-    assert "heap_lock rows cbor ok" in out and "heap_lock rows json ok" in out
-    assert out.count("heap_lock catches float allocation") == 2
+    for fmt in ("cbor", "json"):
+        for what in ("int16", "scaled", "float32", "int16-plain"):
+            assert f"heap_lock rows {fmt} {what} ok" in out, out
+    assert "heap_lock rows json scaled-plain ok" in out, out
+    for negative in ("cbor h", "cbor f", "json f"):
+        assert f"heap_lock catches float allocation {negative}" in out, out
 
 
 def test_viper_emitters_match_plain_python() -> None:
     """The viper int16 emitters and the plain Python rows write the same bytes (MicroPython)."""
     out = run_micropython(SCENARIOS / "encode_fast.py").stdout.decode()
     assert out.strip() == "same 112", out
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_dump_into_append_mode_and_other_files(runtime: str, tmp_path: Path) -> None:
+    run = run_micropython if runtime == "mpy" else run_cpython
+    proc = run(SCENARIOS / "dump_modes.py", str(tmp_path))
+    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    assert out["bad_left"] is False, "a dump that failed left a file behind"
+    expected = [[(i * 37 - 900) * 0.5, (1000 - i) * 0.5] for i in range(50)]
+    for name, key, prefix in [
+        ("ab.cbor", "ab", b"PREFIX"), ("wb.json", "wb", b"PREFIX"), ("path.cbor", "path", b""),
+        ("stream.cbor", "stream", b""),
+    ]:  # fmt: skip
+        raw = (tmp_path / name).read_bytes()
+        assert raw.startswith(prefix) and len(raw) == len(prefix) + out[key], name
+        body = raw[len(prefix) :]
+        assert signature_valid(body, KEY), f"{name}: the digest is where it belongs"
+        assert rows(decode(body)) == expected, name
+    assert (tmp_path / "ab.cbor").read_bytes()[6:] == (tmp_path / "path.cbor").read_bytes()
+    rplus = (tmp_path / "rplus.cbor").read_bytes()
+    assert rplus[6 : 6 + out["rplus"]] == (tmp_path / "path.cbor").read_bytes()

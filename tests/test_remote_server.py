@@ -25,6 +25,16 @@ SENSORS = [{"name": "Accelerometer", "maxSampleLengthS": 60, "frequencies": [100
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
+    """The server's own keep-alive limits (30 s, 75 s): a slow, loaded machine does not close
+    the test peers, which do not answer PINGs."""
+    with RemoteServer(tmp_path_factory.mktemp("data")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
+    """A server that PINGs after 0.5 s of silence and closes after 1.5 s (and waits as long
+    for a hello): for the keep-alive test only."""
     args = ["--remote-ping-s", "0.5", "--remote-silent-s", "1.5"]
     with RemoteServer(tmp_path_factory.mktemp("data"), extra_args=args) as s:
         yield s
@@ -160,13 +170,13 @@ def test_oversized_message_closes_with_1009(server: RemoteServer) -> None:
     assert asyncio.run(go()) == ("closed", 1009)
 
 
-def test_silent_peers_are_closed_and_hello_is_awaited_only_so_long(server: RemoteServer) -> None:
+def test_silent_peers_are_closed_and_hello_is_awaited_only_so_long(impatient: RemoteServer) -> None:
     async def go() -> tuple[Any, Any, int]:
-        async with peer(server) as quiet:  # never says hello
+        async with peer(impatient) as quiet:  # never says hello
             no_hello = await answer(quiet)
         pings = 0
-        async with peer(server) as silent:  # says hello, then never answers a PING
-            await say(silent, hello(server, deviceId="silent"))
+        async with peer(impatient) as silent:  # says hello, then never answers a PING
+            await say(silent, hello(impatient, deviceId="silent"))
             while True:
                 msg = await silent.receive(timeout=30)
                 if msg.type != aiohttp.WSMsgType.PING:
@@ -176,7 +186,7 @@ def test_silent_peers_are_closed_and_hello_is_awaited_only_so_long(server: Remot
     no_hello, closed, pings = asyncio.run(go())
     assert no_hello == ("closed", 1008)
     assert closed == ("closed", 1001) and pings >= 1  # pinged before it was closed
-    device = server.device("silent")
+    device = impatient.device("silent")
     assert device is not None and device["remote_mgmt_connected"] is False
 
 

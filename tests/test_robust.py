@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from harness import SCENARIOS, free_port
+from harness import SCENARIOS, refusing_port
 from serverproc import ServerProc
 from test_faults import server_ids
 
@@ -47,7 +47,8 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def __call__(self, attempt: int) -> None:
+    def __call__(self, attempt: int, left_ms: int) -> None:
+        assert left_ms > 0, "no wait is asked for once the time is up"
         self.calls.append(attempt)
 
 
@@ -68,11 +69,39 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert client(1, delay_ms=0).backoff_ms(3) == 0
 
 
-def test_default_delay_sleeps_the_backoff() -> None:
+class FakeClock:
+    """ei_robust's ticks_ms and sleep_ms: time moves only when something sleeps (or a test
+    says so), so time limits are checked exactly, whatever the machine's load."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 1000
+        self.slept: list[int] = []
+        monkeypatch.setattr(ei_robust, "ticks_ms", lambda: self.now)
+        monkeypatch.setattr(ei_robust, "sleep_ms", self.sleep_ms)
+
+    def sleep_ms(self, ms: int) -> None:
+        self.slept.append(ms)
+        self.now += ms
+
+
+def test_default_delay_sleeps_the_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    c = client(1, delay_ms=60, max_delay_ms=60)
+    for attempt in (1, 2, 3):
+        c.delay(attempt, 10**6)
+    assert len(clock.slept) == 3 and all(30 <= ms <= 60 for ms in clock.slept), clock.slept
+    # Never longer than the time left of total_ms.
+    c.delay(1, 7)
+    assert clock.slept[-1] == 7
+
+
+def test_default_delay_really_sleeps() -> None:
+    """The real ei_time.sleep_ms, once: the wait is at least the backoff (a lower bound only,
+    as load makes sleeps longer, never shorter)."""
     c = client(1, delay_ms=60, max_delay_ms=60)
     t0 = time.monotonic()
-    c.delay(1)
-    assert 0.029 <= time.monotonic() - t0 < 1.0
+    c.delay(1, 10000)
+    assert time.monotonic() - t0 >= 0.029
 
 
 def test_retries_5xx_then_succeeds(server: ServerProc) -> None:
@@ -97,19 +126,46 @@ def test_attempts_are_bounded(server: ServerProc) -> None:
     assert len(server.requests_seen()) == 3
 
 
-def test_total_time_is_bounded(server: ServerProc) -> None:
+def test_total_time_is_bounded(server: ServerProc, monkeypatch: pytest.MonkeyPatch) -> None:
     server.clear_requests_seen()
     server.set_fault(status=500, count=100)
+    clock = FakeClock(monkeypatch)
+    lefts: list[int] = []
 
-    def slow(attempt: int) -> None:
-        time.sleep(0.15)  # the wait itself is what is being bounded
+    def slow(attempt: int, left_ms: int) -> None:
+        lefts.append(left_ms)
+        clock.now += 150  # each wait takes 150 ms of the fake clock; requests take none
 
     c = client(server.port, slow, attempts=100, total_ms=400)
-    t0 = time.monotonic()
     with pytest.raises(ServerError):
         c.upload(spool_common.recording(3))
     server.clear_faults()
-    assert 2 <= c.tries <= 4 and time.monotonic() - t0 < 1.5
+    # Attempts at 0, 150 and 300 ms; the wait after the third ends at 450 ms > 400: no fourth.
+    assert c.tries == 3 and clock.now == 1000 + 450 and lefts == [400, 250, 100]
+    assert len(server.requests_seen()) == 3
+
+
+def test_no_attempt_starts_after_total_ms(
+    server: ServerProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time used up by the attempts themselves (a slow server) also counts."""
+    server.clear_requests_seen()
+    server.set_fault(status=500, count=100)
+    clock = FakeClock(monkeypatch)
+    sent = ei_robust.ei_http.Client.send
+
+    def slow_send(self: ei_robust.Client, req: object) -> str:
+        clock.now += 250  # each attempt takes 250 ms of the fake clock
+        return sent(self, req)  # type: ignore[arg-type, no-any-return]
+
+    monkeypatch.setattr(ei_robust.ei_http.Client, "send", slow_send)
+    delays = Recorder()
+    c = client(server.port, delays, attempts=100, total_ms=600)
+    with pytest.raises(ServerError):
+        c.upload(spool_common.recording(3))
+    server.clear_faults()
+    # After attempt 2, 500 ms are gone and 100 left: one more; after it, 750 > 600: raised.
+    assert c.tries == 3 and delays.calls == [1, 2]
 
 
 def test_refusals_are_not_retried(server: ServerProc) -> None:
@@ -125,9 +181,10 @@ def test_refusals_are_not_retried(server: ServerProc) -> None:
 
 def test_connection_refused_is_retried_then_raised() -> None:
     delays = Recorder()
-    c = client(free_port(), delays, attempts=4)
-    with pytest.raises(ConnectionFailed, match="refused"):
-        c.upload(spool_common.recording(5))
+    with refusing_port() as port:
+        c = client(port, delays, attempts=4)
+        with pytest.raises(ConnectionFailed, match="refused"):
+            c.upload(spool_common.recording(5))
     assert c.tries == 4 and delays.calls == [1, 2, 3]
 
 
@@ -138,7 +195,8 @@ def test_lost_answer_retry_duplicate_is_delivered(server: ServerProc, tmp_path: 
         proxy.queue("truncate")  # the request arrives whole, the answer is cut
         c = client(proxy.port, delays)
         name = c.upload(spool_common.recording(6), label="lost", filename="lost.cbor")
-        assert name == "lost.cbor" and c.tries == 2 and delays.calls == [1]
+        # Delivered, but only the lost answer named the stored file: None, never a guess.
+        assert name is None and c.tries == 2 and delays.calls == [1]
         assert proxy.counts["truncate"] == 1 and proxy.counts["pass"] == 1
         # The same through upload_file, from a file on disk.
         path = tmp_path / "f.cbor"
@@ -146,9 +204,10 @@ def test_lost_answer_retry_duplicate_is_delivered(server: ServerProc, tmp_path: 
             import ei_ingest
 
             ei_ingest.dump(spool_common.recording(7), f, "cbor", spool_common.HMAC_KEY, "SIM")
+        c.close()  # the kept connection: the next upload opens a new one, through the reset
         proxy.queue("reset")
         proxy.reset_max = 10**6  # past the end of the request: the answer is lost
-        assert c.upload_file(str(path), "cbor", label="lostfile") == "f.cbor"
+        assert c.upload_file(str(path), "cbor", label="lostfile") is None
     found = server_ids(server)
     assert found[6] == 1 and found[7] == 1
     outcomes = [r["outcome"] for r in server.requests_seen()]

@@ -49,6 +49,24 @@ def test_esp32_pin_without_adc():
         AnalogIn(5, atten=machine.ADC.ATTN_11DB, wifi=False)
 
 
+@pytest.mark.parametrize(
+    "port,adc1,adc2,none",
+    [("esp32s3", range(1, 11), range(11, 21), (0, 21, 33)), ("esp32c3", range(0, 5), (5,), (6, 9))],
+)
+def test_s3_and_c3_adc_pins(port, adc1, adc2, none):
+    first, last = adc1[0], adc1[-1]
+    for pin in adc1:
+        assert AnalogIn(pin, atten=machine.ADC.ATTN_11DB, port=port).pin == pin
+    for pin in adc2:
+        with pytest.raises(ValueError, match=f"{port} GPIO {pin} is on ADC2.*GPIO {first}-{last}"):
+            AnalogIn(pin, atten=machine.ADC.ATTN_11DB, port=port)
+    for pin in none:
+        with pytest.raises(ValueError, match=f"GPIO {pin} has no ADC: use GPIO {first}-{last}"):
+            AnalogIn(pin, atten=machine.ADC.ATTN_11DB, port=port, wifi=False)
+    with pytest.raises(ValueError, match="port must be"):
+        AnalogIn(1, atten=machine.ADC.ATTN_11DB, port="esp8266")
+
+
 @pytest.mark.parametrize("pin", range(32, 40))
 def test_esp32_adc1_microvolts(pin):
     a = AnalogIn(pin, atten=machine.ADC.ATTN_11DB, name="v")

@@ -197,14 +197,18 @@ def test_help_explains_unverified_and_flags() -> None:
         "--tls-key",
         "--require-valid-signature",
         "--enable-faults",
+        "--tls-self-signed",
     ):
         assert flag in result.stdout
     assert "unverified" in result.stdout
+    for limit in ("up to 8190 bytes", "at most 100 header lines", "at most 1010 parts",
+                  "login form 4096", "budget of 10"):  # fmt: skip
+        assert limit in " ".join(result.stdout.split()), limit
 
 
 def test_cli_refuses_bad_configurations(tmp_path: Path) -> None:
-    no_key = run_cli("--data-dir", str(tmp_path))
-    assert no_key.returncode == 2 and "--api-key is required" in no_key.stderr
+    empty = run_cli("--data-dir", str(tmp_path), "--api-key", "")
+    assert empty.returncode == 2 and "--api-key must not be empty" in empty.stderr
     require = run_cli("--api-key", "k", "--require-valid-signature")
     assert require.returncode == 2 and "needs --hmac-key" in require.stderr
     half_tls = run_cli("--api-key", "k", "--tls-cert", "c.pem")

@@ -149,24 +149,65 @@ def test_sim_board_on_micropython():
     assert out[3] == "8"
 
 
+# The sim's Timer thread and WDT read sim.ticks_us() and wait with sim.wait_us(): both are
+# replaced by a virtual clock that only the test advances, one millisecond at a time, and only
+# once the timer thread has caught up (parked, waiting for a later time). So the counts are
+# exact on any machine: a starved thread makes the test slower, never different.
+VIRTUAL_CLOCK = """
+import utime, sim
+VT = [0]
+PARKED = [None]
+def _ticks():
+    return VT[0]
+def _wait(us):
+    target = VT[0] + us
+    PARKED[0] = target
+    while VT[0] < target:
+        utime.sleep_ms(1)
+    PARKED[0] = None
+sim.ticks_us = _ticks
+sim.wait_us = _wait
+def settle(timer):
+    t0 = utime.ticks_ms()
+    while timer._running and (PARKED[0] is None or PARKED[0] <= VT[0]):
+        if utime.ticks_diff(utime.ticks_ms(), t0) > 60000:
+            raise SystemExit("timer thread stuck")
+        utime.sleep_ms(1)
+def unparked():
+    t0 = utime.ticks_ms()
+    while PARKED[0] is not None:
+        if utime.ticks_diff(utime.ticks_ms(), t0) > 60000:
+            raise SystemExit("stopped timer thread never woke")
+        utime.sleep_ms(1)
+def advance(ms, timer=None):
+    for _ in range(ms):
+        if timer is not None:
+            settle(timer)
+        VT[0] += 1000
+    if timer is not None:
+        settle(timer)
+"""
+
+
 def test_timer_and_wdt_on_micropython():
-    code = (
-        "import time\n"
+    code = VIRTUAL_CLOCK + (
         "from machine import Timer, WDT\n"
         "n = [0]\n"
         "def cb(t):\n"
         "    n[0] += 1\n"
         "t = Timer(0, mode=Timer.PERIODIC, period=10, callback=cb)\n"
-        "time.sleep_ms(105)\n"
+        "advance(105, t)\n"
         "t.deinit()\n"
         "c = n[0]\n"
-        "time.sleep_ms(30)\n"
+        "advance(30)\n"
+        "unparked()\n"  # the stopped thread woke and left (without a callback)
         "o = Timer(1)\n"
         "o.init(mode=Timer.ONE_SHOT, period=20, callback=cb)\n"
-        "time.sleep_ms(50)\n"
+        "advance(50, o)\n"
         "w = WDT(timeout=20)\n"
-        "w.feed()\n"
-        "time.sleep_ms(40)\n"
+        "advance(20)\n"
+        "w.feed()\n"  # in time: at the timeout exactly
+        "advance(40)\n"
         "try:\n"
         "    w.feed()\n"
         "    print(c, n[0], 'fed')\n"
@@ -174,6 +215,6 @@ def test_timer_and_wdt_on_micropython():
         "    print(c, n[0], 'reset')\n"
     )
     c, n, wdt = run_micropython(code, code=True).stdout.decode().split()
-    assert 9 <= int(c) <= 10  # 10 ms periodic for 105 ms; stops on deinit()
-    assert int(n) == int(c) + 1  # nothing after deinit, then one one-shot
+    assert int(c) == 10  # 10 ms periodic for 105 ms: at 10, 20, ... 100 ms
+    assert int(n) == int(c) + 1  # nothing after deinit(), then the one-shot once
     assert wdt == "reset"  # fed 40 ms after a 20 ms timeout: the board would have reset

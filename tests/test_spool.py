@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from daq import decode, rows, signature_valid
 from faultproxy import FaultProxy
-from harness import SCENARIOS, free_port, run_micropython
+from harness import SCENARIOS, refusing_port, run_micropython
 from serverproc import ServerProc
 from test_faults import server_ids
 
@@ -79,7 +79,7 @@ def test_put_writes_a_signed_file_and_its_metadata(tmp_path: Path) -> None:
         assert meta["size"] == len(raw)
         assert meta["sha256"] == hashlib.sha256(raw).hexdigest()
         assert meta["fmt"] == ext and meta["label"] == "idle" and meta["category"] == "training"
-        assert meta["filename"] == f"idle.{meta['sha256'][:12]}.{ext}"
+        assert meta["name"] == f"idle.{meta['sha256'][:12]}.{ext}"
         assert decode(raw)["payload"]["device_name"] == "spool-test"
     assert spool.used == sum((tmp_path / "s" / n).stat().st_size for n in files(tmp_path / "s")[:4])
 
@@ -158,7 +158,7 @@ def test_a_damaged_file_goes_to_failed_never_sent(
     assert files(d) == ["failed"]
 
 
-@pytest.mark.parametrize("status", [400, 421])
+@pytest.mark.parametrize("status", [400, 413])
 def test_refused_file_moves_to_failed_with_the_server_text(
     tmp_path: Path, server: ServerProc, status: int
 ) -> None:
@@ -169,28 +169,47 @@ def test_refused_file_moves_to_failed_with_the_server_text(
     assert spool.flush(plain_client(server.port)) == 2, "refused one, the flush went on"
     ((seq, why),) = spool.failed()
     assert seq == 1 and f"no thanks ({status})" in why and str(status) in why
-    assert files(tmp_path / "s" / "failed") == ["00000001.cbor", "00000001.m", "00000001.why"]
+    assert files(tmp_path / "s" / "failed") == ["00000001.cbor", "00000001.s", "00000001.why"]
     assert sorted(server_ids(server)) == [41, 42]
 
 
-def test_401_moves_its_file_and_stops(tmp_path: Path, server: ServerProc) -> None:
+def test_a_wrong_key_keeps_every_file_pending_until_it_is_fixed(
+    tmp_path: Path, server: ServerProc
+) -> None:
     spool = make_spool(tmp_path / "s")
     for rid in (50, 51, 52):
         spool.put(spool_common.recording(rid))
-    with pytest.raises(AuthError):
-        spool.flush(plain_client(server.port).__class__("ei_wrong", "k", "SIM",
-                    host="127.0.0.1", port=server.port, tls=False))  # fmt: skip
-    assert len(spool) == 2, "one file failed, the others wait for a right key"
-    assert [seq for seq, _ in spool.failed()] == [1]
-    assert len(server.requests_seen()) == 1
+    wrong = ei_http.Client(
+        "ei_wrong", spool_common.HMAC_KEY, "SIM", host="127.0.0.1", port=server.port, tls=False
+    )
+    for _ in range(3):  # a collect loop flushing each cycle with a typo in the key
+        with pytest.raises(AuthError):
+            spool.flush(wrong)
+    assert len(spool) == 3 and spool.failed() == [], "a 401 says nothing about the file"
+    assert spool.flush(plain_client(server.port)) == 3, "the fixed key delivers everything"
+    assert sorted(server_ids(server)) == [50, 51, 52]
+
+
+@pytest.mark.parametrize("status", [403, 404, 421, 408, 429, 502])
+def test_answers_about_anything_but_the_file_keep_it_pending(
+    tmp_path: Path, server: ServerProc, status: int
+) -> None:
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(53))
+    server.set_fault(status=status, body=f"not about the file ({status})", count=1)
+    with pytest.raises(ei_errors.IngestionError) as e:
+        spool.flush(plain_client(server.port))
+    assert e.value.status == status and not e.value.refuses_file
+    assert len(spool) == 1 and spool.failed() == []
+    assert spool.flush(plain_client(server.port)) == 1 and server_ids(server) == {53: 1}
 
 
 def test_retryable_failure_stops_and_keeps_the_file(tmp_path: Path, server: ServerProc) -> None:
     spool = make_spool(tmp_path / "s")
     for rid in (60, 61):
         spool.put(spool_common.recording(rid))
-    with pytest.raises(ConnectionFailed):
-        spool.flush(plain_client(free_port()))
+    with refusing_port() as port, pytest.raises(ConnectionFailed):
+        spool.flush(plain_client(port))
     assert len(spool) == 2 and spool.failed() == []
     assert "00000001.s" in files(tmp_path / "s"), "marked as sent at least once"
     server.set_fault(status=503, count=1)
@@ -294,3 +313,76 @@ def test_certificate_error_stops_the_flush_and_keeps_the_file(tmp_path: Path) ->
         assert len(spool) == 1 and spool.failed() == [], "not the file's fault: it waits"
         assert spool.flush(plain_client(server.port, tls=True, ca=ca.ca_der)) == 1
         assert server_ids(server) == {500: 1}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def ticks_ms(self) -> int:
+        return self.now
+
+    @staticmethod
+    def ticks_diff(a: int, b: int) -> int:
+        return a - b
+
+
+class SlowClient:
+    """Each upload takes 700 ms of the fake clock; records the retry budget it was given."""
+
+    total_ms = 60000
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.budgets: list[int] = []
+
+    def send_file(self, path: str, opts: dict[str, object]) -> str:
+        self.budgets.append(self.total_ms)
+        self.clock.now += 700
+        return str(opts["name"])
+
+
+def test_flush_budget_on_a_fake_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ei_spool
+
+    clock = FakeClock()
+    monkeypatch.setattr(ei_spool, "ticks_ms", clock.ticks_ms)
+    monkeypatch.setattr(ei_spool, "ticks_diff", clock.ticks_diff)
+    spool = make_spool(tmp_path / "s")
+    for rid in range(5):
+        spool.put(spool_common.recording(600 + rid))
+    client = SlowClient(clock)
+    # Uploads start at 0, 700 and 1400 ms; at 2100 the 2000 ms budget is spent.
+    assert spool.flush(client, budget_ms=2000) == 3 and len(spool) == 2
+    assert client.budgets == [2000, 1300, 600], "retries never outlast the budget"
+    assert client.total_ms == 60000, "the client's own setting is back"
+    assert spool.flush(client, budget_ms=0) == 0 and len(spool) == 2
+    assert spool.flush(client) == 2 and len(spool) == 0
+
+
+def test_full_flash_while_moving_to_failed(
+    tmp_path: Path, server: ServerProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    import ei_spool
+
+    def full_in_failed(path: str, mode: str = "r", *args: object) -> object:
+        if "w" in mode and "/failed/" in path:
+            raise OSError(28, "No space left on device")
+        return builtins.open(path, mode, *args)
+
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(700))
+    spool.put(spool_common.recording(701))
+    server.set_fault(status=400, body="values refused", count=2)
+    monkeypatch.setattr(ei_spool, "open", full_in_failed, raising=False)
+    for _ in range(2):  # a collect loop: the error is clear, the next cycle goes on
+        with pytest.raises(ei_spool.SpoolError) as e:
+            spool.flush(plain_client(server.port))
+        assert "stays pending" in str(e.value) and "flash is full" in str(e.value)
+        assert "values refused" in str(e.value)
+        assert len(spool) == 2 and files(tmp_path / "s" / "failed") == []
+    monkeypatch.undo()
+    assert make_spool(tmp_path / "s").flush(plain_client(server.port)) == 2
+    assert sorted(server_ids(server)) == [700, 701]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from daq import decode, rows, signature_valid
-from harness import ROOT, free_port, run_micropython
+from harness import ROOT, refusing_port, run_micropython
 from serverproc import ServerProc
 
 EXAMPLE = ROOT / "examples" / "collect.py"
@@ -64,8 +64,9 @@ def test_collect_resumes_after_a_reset(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     with ServerProc(tmp_path / "data") as server:
         # Online, but the server cannot be reached: the uploads pause, the files stay.
-        write_config(tmp_path / "cfg", server, free_port(), spool)
-        out = collect(tmp_path / "cfg", 3)
+        with refusing_port() as port:
+            write_config(tmp_path / "cfg", server, port, spool)
+            out = collect(tmp_path / "cfg", 3)
         assert out.count("upload paused") == 3 and "3 waiting" in out, out
         assert server.samples() == []
         # After the reset (a new process), with the server reachable: resume, then go on.
@@ -75,3 +76,25 @@ def test_collect_resumes_after_a_reset(tmp_path: Path) -> None:
         assert "4 uploaded, 0 waiting" in out, out
         check_samples(server, 4)
     assert sorted(p.name for p in spool.iterdir()) == ["failed"]
+
+
+def test_a_flush_with_the_internet_down_gives_sampling_back(tmp_path: Path) -> None:
+    from faultproxy import FaultProxy
+
+    spool = tmp_path / "spool"
+    with (
+        ServerProc(tmp_path / "data") as server,
+        FaultProxy(server.port, {"stall": 1}, stall_seconds=30) as proxy,
+    ):
+        # Wi-Fi is up, the internet is not: every connection is accepted and never answered.
+        # Ten tries of a 1 s timeout with backoff would hold sampling for a minute per cycle;
+        # FLUSH_MS gives it back after 1.5 s (plus the one try under way).
+        write_config(tmp_path / "cfg", server, proxy.port, spool)
+        with open(tmp_path / "cfg" / "config.py", "a") as f:
+            f.write("TIMEOUT = 1\nUPLOAD_ATTEMPTS = 10\nUPLOAD_TOTAL_MS = 60000\nFLUSH_MS = 1500\n")
+        out = collect(tmp_path / "cfg", 3)
+        assert out.count("upload paused") == 3 and "3 waiting" in out, out
+        # Load only slows each try down, so it can only lower this count.
+        assert 3 <= proxy.counts["stall"] <= 6, proxy.counts
+        assert server.samples() == []
+    assert len([p for p in spool.iterdir() if p.suffix == ".cbor"]) == 3

@@ -4,13 +4,12 @@ Starts the local ingestion server on a free loopback port, runs the motion examp
 (examples/motion.py) on the micropython interpreter with the simulated board (Wi-Fi, clock,
 MPU6050 all simulated) to record and upload a few labelled samples to training and testing,
 prints what the server stored, and stops the server. Exits non-zero if anything is missing or
-not validly signed.
+not validly signed. `make sim EXAMPLE=<name>` (tools/sim.py, whose helpers this uses) does the
+same for any one example.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from local_server import LocalServer  # noqa: E402
+from sim import board_env, micropython, print_stored, write_config  # noqa: E402
 
 PLAN = [
     ("idle", "training", "cbor"),
@@ -28,49 +28,16 @@ PLAN = [
 ]
 
 
-def micropython() -> str:
-    local = Path(sys.executable).parent / "micropython"
-    return str(local) if local.exists() else shutil.which("micropython") or "micropython"
-
-
 def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="ei-demo-") as tmp,
         LocalServer(Path(tmp) / "data") as server,
     ):
         print(f"local ingestion server on http://127.0.0.1:{server.port} (data in {tmp}/data)")
-        cfg = Path(tmp) / "device"
-        cfg.mkdir()
         # What a user writes into config.py on a board, pointed at the local server.
-        (cfg / "config.py").write_text(
-            "\n".join(
-                [
-                    'WIFI_SSID = "demo-lab"',
-                    'WIFI_PASSWORD = "demo-password"',
-                    f"API_KEY = {server.api_key!r}",
-                    f"HMAC_KEY = {server.hmac_key!r}",
-                    'HOST = "127.0.0.1"',
-                    f"PORT = {server.port}",
-                    "TLS = False",
-                    "CA = None",
-                    "DEVICE_NAME = None",
-                    'LABEL = "idle"',
-                    'CATEGORY = "training"',
-                    'FORMAT = "cbor"',
-                    "INTERVAL_MS = 10",
-                    "ROWS = 100",
-                    "",
-                ]
-            )
-        )
-        env = dict(
-            os.environ,
-            MICROPYPATH=":".join(
-                [str(cfg), str(ROOT / "examples"), str(ROOT / "lib"), str(ROOT / "boards/sim")]
-            )
-            + ":.frozen",
-            EI_SIM_WIFI="ok",
-        )
+        cfg = Path(tmp) / "device"
+        write_config(cfg, server, FORMAT="cbor", INTERVAL_MS=10, ROWS=100)
+        env = dict(board_env(cfg), EI_SIM_WIFI="ok")
         for label, category, fmt in PLAN:
             code = (
                 f"import motion; motion.main(label={label!r}, category={category!r}, fmt={fmt!r})"
@@ -86,12 +53,7 @@ def main() -> int:
                 return 1
         samples = server.samples()
     print()
-    print(f"{'stored file':<40} {'label':<6} {'category':<9} {'rows':>5}  signature")
-    for s in samples:
-        print(
-            f"{s['fileName']:<40} {s['label']:<6} {s['category']:<9} {s['rows']:>5}  "
-            f"{s['signature']}"
-        )
+    print_stored(samples)
     valid = [s for s in samples if s["signature"] == "valid"]
     if len(samples) != len(PLAN) or len(valid) != len(PLAN):
         print(f"demo: expected {len(PLAN)} validly signed samples", file=sys.stderr)

@@ -14,18 +14,27 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class LocalServer:
-    def __init__(self, data_dir: Path, api_key: str | None = None, hmac_key: str | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        api_key: str | None = None,
+        hmac_key: str | None = None,
+        extra_args: Sequence[str] = (),
+    ):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)  # e.g. --tls-cert/--tls-key for HTTPS
         self.api_key = api_key or "ei_local_" + secrets.token_hex(16)
         self.hmac_key = hmac_key or secrets.token_hex(16)
         self.port = 0
@@ -35,7 +44,7 @@ class LocalServer:
         cmd = [
             sys.executable, str(ROOT / "tools" / "ingest_server.py"), "--host", "127.0.0.1",
             "--port", "0", "--data-dir", str(self.data_dir), "--api-key", self.api_key,
-            "--hmac-key", self.hmac_key,
+            "--hmac-key", self.hmac_key, *self.extra_args,
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert self._proc.stdout is not None
@@ -45,11 +54,22 @@ class LocalServer:
             m = re.search(r"listening on https?://[^:]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                # Keep reading its log: a full pipe would block the server mid-request after a
+                # few hundred uploads (the heap benchmark makes thousands).
+                threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
                 return self
             if not line and self._proc.poll() is not None:
                 break
         self.__exit__(None, None, None)
         raise RuntimeError("the local ingestion server did not start")
+
+    @staticmethod
+    def _drain(stream: IO[bytes]) -> None:
+        try:
+            for _ in stream:
+                pass
+        except (OSError, ValueError):  # closed by __exit__
+            pass
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

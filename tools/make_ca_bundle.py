@@ -3,6 +3,7 @@
     python tools/make_ca_bundle.py                     # default roots -> build/ca.der
     python tools/make_ca_bundle.py --roots "Amazon Root CA 1" --out build/ca.der
     python tools/make_ca_bundle.py --list              # every root certifi has
+    python tools/make_ca_bundle.py --local data        # the local server's own CA instead
 
 MicroPython's TLS (mbedTLS) takes DER only, and `load_verify_locations(cadata)` parses ONE
 certificate per call, silently ignoring the bytes after it (checked on the unix port: with
@@ -24,6 +25,11 @@ Default roots (`--roots`: comma-separated, each an exact CN or a CN substring; o
   of your own or a proxy.
 Each root costs its DER size (~0.5-1.4 KB) in the file and about that again in RAM once parsed
 (on the Pico W from the Python heap): keep the list short.
+
+``--local DATA_DIR`` (``make ca LOCAL=1``) writes instead the CA of the local ingestion server
+that runs with ``--tls-self-signed --data-dir DATA_DIR`` (made now if it does not exist yet, so
+the board's file can be built before the server first starts): one RSA certificate, about
+0.8 KB, that the server's certificate chains to whatever LAN address it has.
 """
 
 from __future__ import annotations
@@ -133,6 +139,19 @@ def build(
     return certs
 
 
+def write_local(data_dir: Path, out: Path) -> int:
+    """The local server's CA (see ingest/selfsigned.py) as the board's DER file."""
+    from ingest.selfsigned import ensure_local_ca
+
+    _, der = ensure_local_ca(data_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(der.read_bytes())
+    cert = x509.load_der_x509_certificate(der.read_bytes())
+    print(f"wrote {out} ({out.stat().st_size} bytes): {common_name(cert)}, the CA of the local")
+    print(f"server started with --tls-self-signed --data-dir {data_dir}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output DER file")
@@ -143,7 +162,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--source", type=Path, default=None, help="PEM bundle (default: certifi)")
     p.add_argument("--list", action="store_true", help="list the CNs in the source and exit")
+    p.add_argument(
+        "--local",
+        type=Path,
+        default=None,
+        metavar="DATA_DIR",
+        help="write the local server's CA (DATA_DIR/tls/ca.der, made if missing) instead",
+    )
     args = p.parse_args(argv)
+    if args.local is not None:
+        return write_local(args.local, args.out)
     if args.list:
         for cert in load_roots(args.source):
             print(common_name(cert))

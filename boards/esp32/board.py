@@ -17,6 +17,7 @@ ADC_PIN = 34  # ADC1 channel 6, input only
 ADC_ATTEN = ADC.ATTN_11DB  # about 0.15-3.1 V
 
 LED_PIN = 2
+BOOT_BUTTON = 0  # the DevKitC's BOOT button: reads 0 while pressed
 
 # INMP441: SCK, WS, SD; L/R to GND (left slot)
 I2S_ID = 0
@@ -32,6 +33,12 @@ def i2c():
 
 def led():
     return Pin(LED_PIN, Pin.OUT, value=0)
+
+
+def boot_button():
+    """True while BOOT is held: main.py (make deploy MAIN=...) then leaves the REPL free.
+    Press it after reset, during the countdown: held through reset it starts the ROM loader."""
+    return Pin(BOOT_BUTTON, Pin.IN, Pin.PULL_UP).value() == 0
 
 
 def analog(name="adc"):

@@ -34,6 +34,14 @@ def led():
     return Pin(LED_PIN, Pin.OUT, value=0)
 
 
+def boot_button():
+    """True while BOOTSEL is held: main.py (make deploy MAIN=...) then leaves the REPL free.
+    Press it after reset, during the countdown: held through reset it starts the USB loader."""
+    import rp2
+
+    return rp2.bootsel_button() == 1
+
+
 def analog(name="adc"):
     from sensors.analog import AnalogIn
 

@@ -16,6 +16,7 @@ ADC_PIN = 34
 ADC_ATTEN = ADC.ATTN_11DB
 
 LED_PIN = 2
+BOOT_BUTTON = 0  # held down with EI_SIM_HOLD=0 or sim.hold(0)
 
 I2S_ID = 0
 I2S_SCK = 14
@@ -30,6 +31,10 @@ def i2c():
 
 def led():
     return Pin(LED_PIN, Pin.OUT, value=0)
+
+
+def boot_button():
+    return Pin(BOOT_BUTTON, Pin.IN, Pin.PULL_UP).value() == 0
 
 
 def analog(name="adc"):

@@ -84,6 +84,7 @@ class Pin:
     def __init__(self, id, mode=-1, pull=-1, *, value=None):
         self.id = id
         self.mode = mode
+        self.pull = pull
         self._value = 0 if value is None else int(bool(value))
 
     def __repr__(self):
@@ -91,11 +92,16 @@ class Pin:
 
     def init(self, mode=-1, pull=-1, *, value=None):
         self.mode = mode
+        self.pull = pull
         if value is not None:
             self._value = int(bool(value))
 
     def value(self, v=None):
         if v is None:
+            if self.mode == Pin.IN and self.pull in (Pin.PULL_UP, Pin.PULL_DOWN):
+                # A button to ground (pull-up) or to 3V3 (pull-down): held reads the other level.
+                held = self.id in sim.HELD
+                return int(held) if self.pull == Pin.PULL_DOWN else int(not held)
             return self._value
         self._value = int(bool(v))
 

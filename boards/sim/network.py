@@ -20,7 +20,8 @@ Controls (read at import, changed at run time with `sim()`):
   "esp32" (1000/1001/1010, 200-212) or "bare" (no STAT_* constants at all, rp2 codes).
 
 `sim(behaviour=None, port=None)` resets the interface; `sim_stats()` returns a dict with the
-number of connect() calls and isconnected() checks. The password is never stored.
+number of connect() calls and isconnected() checks; `sim_link_up()` says whether the link is up
+now (the sim's `socket` refuses connections while it is not). The password is never stored.
 """
 
 import os
@@ -116,6 +117,14 @@ def sim(behaviour=None, port=None):
 
 def sim_stats():
     return {"connects": _state["connects"], "checks": _state["checks"], "port": _port}
+
+
+def sim_link_up():
+    """True while the station is active, associated and has an address (what sockets need).
+
+    Unlike isconnected() this counts no check, so it never moves a "drop_after:<n>" drop.
+    """
+    return _state["active"] and _phase() == "up"
 
 
 def _arg(prefix):

@@ -10,6 +10,10 @@ one sine table so that reading a sensor allocates nothing (heap_lock-safe).
     sim.detach(0, 0x68)             # unplug the MPU6050 from I2C(0)
     mpu = sim.device(0, 0x68)       # its register model: .regs, .hold, .poke(reg, data)
     sim.reset_bench()               # default bench: I2C(0) has all four sensors
+    sim.hold(0)                     # press the button on pin 0 (BOOT); release(0) lets go
+
+`EI_SIM_HOLD` (read at import): pins whose buttons are held from the start, e.g. "0" (BOOT,
+which makes main.py skip its example).
 
 Default bench on I2C(0): MPU6050 0x68, ADXL345 0x53, LIS3DH 0x18, BME280 0x76; I2C(1) empty.
 """
@@ -300,6 +304,31 @@ class BME280Model(Device):
         r[0xFC] = (adc_t & 0x0F) << 4
         r[0xFD] = adc_h >> 8
         r[0xFE] = adc_h & 0xFF
+
+
+# --- buttons ---------------------------------------------------------------------------
+# Pin ids whose button is held: an input with a pull-up reads 0 there, with a pull-down 1.
+HELD = set()
+
+
+def hold(pin):
+    HELD.add(pin)
+
+
+def release(pin):
+    HELD.discard(pin)
+
+
+def _held_from_env():
+    import os
+
+    getenv = getattr(os, "getenv", None)
+    for pin in ((getenv and getenv("EI_SIM_HOLD")) or "").split(","):
+        if pin.strip():
+            hold(int(pin))
+
+
+_held_from_env()
 
 
 # --- the bench -------------------------------------------------------------------------

@@ -75,6 +75,22 @@ def check_id(i2c, addr, name, reg, expected, scratch):
     return got
 
 
+def soft_reset(i2c, addr, name, reg, value, busy_reg, busy_mask, scratch):
+    """Write `value` to `reg` (the chip's soft reset: a warm start would otherwise leave it as
+    the last program set it), then poll until `busy_reg & busy_mask` clears: at most 20 polls
+    5 ms apart (the datasheets ask for under 100 ms); OSError if it never does."""
+    from ei_time import sleep_ms
+
+    scratch[0] = value
+    i2c.writeto_mem(addr, reg, scratch)
+    for _ in range(20):
+        sleep_ms(5)
+        i2c.readfrom_mem_into(addr, busy_reg, scratch)
+        if not scratch[0] & busy_mask:
+            return
+    raise OSError("%s at 0x%02x on %s did not come out of its reset" % (name, addr, bus_name(i2c)))
+
+
 def s16_be(b, i):
     v = (b[i] << 8) | b[i + 1]
     return v - 0x10000 if v & 0x8000 else v

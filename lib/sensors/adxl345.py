@@ -5,17 +5,12 @@
 
 Full-resolution mode: 3.9 mg/LSB at every range (datasheet typical), right-justified and
 sign-extended, so the 16-bit little-endian words are the raw counts. One 6-byte burst from
-DATAX0 per row into a buffer allocated once. Memory (64-bit unix port, from .mpy): import
+DATAX0 per row into a buffer allocated once. The chip has no soft reset:
+init writes every register it uses. Memory (64-bit unix port, from .mpy): import
 ~2.2 KiB, ~0.3 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
+from micropython import const
 
 from sensors import STANDARD_GRAVITY, check_id, rename
 

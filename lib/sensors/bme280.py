@@ -15,20 +15,16 @@ recording, scale (0.01, 1, 1/1024). Normal mode, so reads never wait. Memory (64
 port, from .mpy): import ~7 KiB, ~0.6 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
+from micropython import const
 
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
-
-from sensors import check_id, rename, s16_le, u16_le
+from sensors import check_id, rename, s16_le, soft_reset, u16_le
 
 _ADDR = const(0x76)
 _CHIP_ID = const(0xD0)
 _CALIB00 = const(0x88)  # 26 bytes: dig_T1..dig_P9, dig_H1 at 0xA1
 _CALIB26 = const(0xE1)  # 7 bytes: dig_H2..dig_H6
+_RESET = const(0xE0)  # 0xB6 here: the power-on reset
+_STATUS = const(0xF3)  # bit 0, im_update: NVM data being copied
 _CTRL_HUM = const(0xF2)
 _CTRL_MEAS = const(0xF4)
 _CONFIG = const(0xF5)
@@ -52,7 +48,10 @@ class BME280:
         self.i2c = i2c
         self.addr = addr
         self._buf = bytearray(26)
-        check_id(i2c, addr, "BME280", _CHIP_ID, 0x60, memoryview(self._buf)[:1])
+        one = memoryview(self._buf)[:1]
+        check_id(i2c, addr, "BME280", _CHIP_ID, 0x60, one)
+        # Reset, then wait while the chip copies its calibration from NVM (status im_update).
+        soft_reset(i2c, addr, "BME280", _RESET, 0xB6, _STATUS, 0x01, one)
         b = self._buf
         i2c.readfrom_mem_into(addr, _CALIB00, b)
         self.T1, self.T2, self.T3 = u16_le(b, 0), s16_le(b, 2), s16_le(b, 4)

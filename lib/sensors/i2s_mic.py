@@ -14,13 +14,7 @@ bits=32, capturing again into the same recording allocates nothing at all (heap_
 bits=16 makes one memoryview slice per block.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
+from micropython import const
 
 _BLOCK = const(256)
 

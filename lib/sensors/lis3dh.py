@@ -5,17 +5,12 @@
 
 High-resolution mode (12 bit). The 16-bit words are stored as read (left-justified, the
 low 4 bits zero), so the scale is the datasheet sensitivity / 16. One 6-byte burst from
-OUT_X_L with the auto-increment bit per row. Memory (64-bit unix port, from .mpy): import
+OUT_X_L with the auto-increment bit per row. The chip has no soft reset:
+init writes every register it uses. Memory (64-bit unix port, from .mpy): import
 ~2.3 KiB, ~0.3 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
+from micropython import const
 
 from sensors import STANDARD_GRAVITY, check_id, rename
 

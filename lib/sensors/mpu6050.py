@@ -9,15 +9,9 @@ allocated once; conversion is byte arithmetic. Memory (64-bit unix port, from .m
 ~3.7 KiB, ~0.4 KiB per instance.
 """
 
-try:
-    from micropython import const
-except ImportError:
+from micropython import const
 
-    def const(expr):  # type: ignore[misc,no-redef]
-        return expr
-
-
-from sensors import STANDARD_GRAVITY, check_id, rename
+from sensors import STANDARD_GRAVITY, check_id, rename, soft_reset
 
 _ADDR = const(0x68)
 _WHO_AM_I = const(0x75)
@@ -28,6 +22,7 @@ _GYRO_CONFIG = const(0x1B)
 _ACCEL_CONFIG = const(0x1C)
 _ACCEL_XOUT_H = const(0x3B)
 _BURST = const(14)
+_DEVICE_RESET = const(0x80)  # PWR_MGMT_1: every register to its default; clears when done
 _CLK_PLL_XGYRO = const(0x01)  # awake, clocked from the X gyro PLL (datasheet recommends)
 
 # full scale -> (config bits, LSB per unit)
@@ -64,7 +59,11 @@ class MPU6050:
         self.i2c = i2c
         self.addr = addr
         self._buf = bytearray(_BURST)
-        check_id(i2c, addr, "MPU6050", _WHO_AM_I, 0x68, memoryview(self._buf)[:1])
+        one = memoryview(self._buf)[:1]
+        check_id(i2c, addr, "MPU6050", _WHO_AM_I, 0x68, one)
+        soft_reset(
+            i2c, addr, "MPU6050", _PWR_MGMT_1, _DEVICE_RESET, _PWR_MGMT_1, _DEVICE_RESET, one
+        )
         abits, alsb = ACCEL_RANGES[accel_range]
         gbits, glsb = GYRO_RANGES[gyro_range]
         self._w(_PWR_MGMT_1, _CLK_PLL_XGYRO)

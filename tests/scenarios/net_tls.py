@@ -4,6 +4,7 @@ import json
 import socket
 import sys
 
+import ei_net
 import tls
 
 
@@ -22,6 +23,7 @@ def der_spans(data):
 path, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 with open(path, "rb") as f:
     data = f.read()
+ei_net.connect("sim-lab", "sim-password", retries=0)  # the sim's sockets need its Wi-Fi
 ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
 ctx.verify_mode = tls.CERT_REQUIRED
 out = {}

@@ -23,13 +23,18 @@ def main(path, port, first, count):
     )  # fmt: skip
     waits = []  # an injected delay: records the attempt numbers, sleeps nothing
     client = spool_common.robust_client(
-        port, timeout=1, device_name="faults-mpy", delay=lambda attempt: waits.append(attempt)
+        port,
+        timeout=1,
+        device_name="faults-mpy",
+        delay=lambda attempt, left_ms: waits.append(attempt),
     )
     rec = spool_common.recording(first)
     rounds = 0
     for i in range(count):
         spool_common.fill(rec, first + i)
         spool.put(rec, label="fault", fmt="json" if i % 3 == 0 else "cbor")
+        if i == count // 2:  # one the server refuses (413): it must end in failed/
+            spool.put(spool_common.big_recording(first + count), label="big")
         if i % 5 == 4:
             rounds += spool_common.flush_all(spool, client)
     rounds += spool_common.flush_all(spool, client)

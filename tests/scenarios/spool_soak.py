@@ -9,13 +9,13 @@ import gc
 import json
 import sys
 
-import ei_errors
+import ei_log
 import ei_spool
 import spool_common
 
 
 def main(path, port, cycles, first):
-    ei_errors.set_log(None)
+    ei_log.set_log(None)  # not ei_errors: it loads only when something goes wrong
     spool = ei_spool.Spool(
         path, max_bytes=64 * 1024, hmac_key=spool_common.HMAC_KEY, device_type="SIM",
         device_name="soak",

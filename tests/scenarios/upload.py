@@ -9,6 +9,7 @@ import sys
 import time
 
 import ei_ingest
+import ei_net
 
 
 def recording(spec):
@@ -28,9 +29,19 @@ def main(path):
     with open(path) as f:
         spec = json.load(f)
     rec = recording(spec["recording"])
+    ei_net.connect("sim-lab", "sim-password", retries=0)  # the sim's sockets need its Wi-Fi
     t0 = time.time_ns()
     try:
-        client = ei_ingest.Client(**spec["client"])
+        if spec.get("robust"):
+            import ei_robust
+
+            waits = []
+            client = ei_robust.Client(
+                delay=lambda attempt, left_ms: waits.append(attempt), **spec["client"],
+                **spec["robust"]
+            )  # fmt: skip
+        else:
+            client = ei_ingest.Client(**spec["client"])
         via_file = spec.get("via_file")
         if via_file:
             # Store-and-forward shape: a signed file on flash, uploaded later from the file.
@@ -48,6 +59,7 @@ def main(path):
             "status": e.status,
             "text": e.text,
             "retryable": e.retryable,
+            "refuses_file": e.refuses_file,
         }
     except ValueError as e:
         out = {"error": "ValueError", "text": str(e)}

@@ -11,9 +11,11 @@ import sys
 
 import ei_ws
 import micropython
+import spool_common
 
 
 def main(url, mode):
+    spool_common.join_wifi()
     ws = ei_ws.WebSocket(url, timeout=5)
     ws.connect()
     frames = ws.frames

@@ -21,9 +21,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ingest import auth, page
+from ingest.auth import Security
 from ingest.faults import Fault, FaultSpecError, FaultState, parse_fault
 from ingest.multipart import MultipartError, parse_multipart
 from ingest.naming import FileNameError, check_file_name, decode_header
+from ingest.refusals import refusal_log_middleware
 from ingest.store import NewSample, SampleStore, StoredSample
 from ingest.uploads import (
     IncomingFile,
@@ -31,6 +34,7 @@ from ingest.uploads import (
     UploadError,
     check_category,
     file_name_from_header,
+    listing_filters,
     parse_options,
     prepare_samples,
 )
@@ -206,7 +210,12 @@ async def handle_upload(request: web.Request) -> web.StreamResponse:
 async def handle_samples(request: web.Request) -> web.Response:
     if not _api_key_ok(request):
         return web.Response(status=401, text="Missing or invalid x-api-key header")
-    return web.json_response({"success": True, "samples": request.app[STORE_KEY].list_samples()})
+    try:
+        category, label = listing_filters(request.query)
+    except ValueError as exc:
+        return web.Response(status=400, text=str(exc))
+    samples = request.app[STORE_KEY].list_samples(category, label)
+    return web.json_response({"success": True, "samples": samples})
 
 
 async def handle_raw(request: web.Request) -> web.StreamResponse:
@@ -248,16 +257,24 @@ async def handle_clear_fault_log(request: web.Request) -> web.Response:
     return web.json_response({"success": True})
 
 
-def make_app(config: ServerConfig, store: SampleStore) -> web.Application:
+def make_app(
+    config: ServerConfig, store: SampleStore, security: Security | None = None
+) -> web.Application:
     app = web.Application(client_max_size=config.max_body)
     app[CONFIG_KEY] = config
     app[STORE_KEY] = store
     app[FAULTS_KEY] = FaultState(config.enable_faults)
     app[STORED_HOOKS] = []
+    # The dataset page, login and LAN safety (issues 17, 20): refused requests are logged by
+    # the outer middleware, keys and sessions checked by the inner one (ingest.auth).
+    app.middlewares.append(refusal_log_middleware)
+    auth.install(app, security or Security(config.api_keys, local_trust=True, tls=False))
+    page.install(app, store)
     app.router.add_post(r"/api/{category}/{kind:files|data}", handle_upload)
     app.router.add_get("/api/samples", handle_samples)
     app.router.add_get(r"/api/samples/{sample_id}/raw", handle_raw)
     if config.enable_faults:
+        auth.handles_own_auth(app, "/_faults")  # test-only, loopback-only (ingest_server.py)
         app.router.add_post("/_faults", handle_add_fault)
         app.router.add_delete("/_faults", handle_clear_faults)
         app.router.add_get("/_faults/log", handle_fault_log)

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+MAX_PARTS = 1010  # 1000 files a request, as the service allows, plus sidecar .labels parts
+MAX_PART_HEADERS = 8192  # bytes of headers per part
+
 
 class MultipartError(ValueError):
     """The body is not well-formed multipart/form-data."""
@@ -57,6 +60,8 @@ def _parse_part(raw: bytes, index: int) -> Part:
     head, sep, data = raw.partition(b"\r\n\r\n")
     if not sep:
         raise MultipartError(f"part {index}: no blank line after its headers")
+    if len(head) > MAX_PART_HEADERS:
+        raise MultipartError(f"part {index}: headers over {MAX_PART_HEADERS} bytes")
     headers: dict[str, str] = {}
     for line in head.split(b"\r\n"):
         if not line:
@@ -75,8 +80,8 @@ def _parse_part(raw: bytes, index: int) -> Part:
     return Part(params.get("name"), params.get("filename"), content_type, data)
 
 
-def parse_multipart(body: bytes, content_type: str) -> list[Part]:
-    """Every part of a multipart/form-data body, in order."""
+def parse_multipart(body: bytes, content_type: str, max_parts: int = MAX_PARTS) -> list[Part]:
+    """Every part of a multipart/form-data body, in order (at most ``max_parts``)."""
     delimiter = b"--" + boundary_of(content_type).encode("latin-1")
     start = body.find(delimiter)
     if start == -1:
@@ -89,6 +94,8 @@ def parse_multipart(body: bytes, content_type: str) -> list[Part]:
         if not body.startswith(b"\r\n", position):
             raise MultipartError(f"part {len(parts)}: boundary not followed by CRLF")
         position += 2
+        if len(parts) == max_parts:
+            raise MultipartError(f"more than {max_parts} parts")
         end = body.find(b"\r\n" + delimiter, position)
         if end == -1:
             raise MultipartError(f"part {len(parts)}: no closing boundary (body truncated?)")

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ingest import auth
 from ingest.app import STORED_HOOKS
 from ingest.remote_hub import RemoteHub, SamplingError
 
@@ -102,6 +103,9 @@ def register(app: web.Application, hub: RemoteHub) -> None:
     """Add the /v1 routes to the ingestion app and let the hub see every stored upload."""
     app[HUB_KEY] = hub
     app[STORED_HOOKS].append(hub.on_stored)
+    # Studio's routes take the key header only (no login cookie, no local trust), and answer a
+    # wrong one in Studio's shape; the middleware still counts it against the address's budget.
+    auth.handles_own_auth(app, "/v1/")
     app.router.add_get("/v1/api/{projectId}/devices", list_devices)
     app.router.add_get("/v1/api/{projectId}/device/{deviceId}", get_device)
     app.router.add_post("/v1/api/{projectId}/device/{deviceId}/start-sampling", start_sampling)

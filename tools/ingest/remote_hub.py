@@ -45,6 +45,10 @@ class HelloError(ValueError):
     """A hello that is refused; the text is sent back as ``err`` (it never holds a key)."""
 
 
+class HelloKeyError(HelloError):
+    """The hello's API key is wrong: it spends the peer's failed-key budget."""
+
+
 class SamplingError(Exception):
     """A start-sampling call refused: ``status`` (HTTP) and the text to answer."""
 
@@ -262,7 +266,7 @@ class RemoteHub:
         if not isinstance(hello, dict):
             raise HelloError("hello must be an object")
         if not self.key_ok(hello.get("apiKey")):
-            raise HelloError("Invalid API key")
+            raise HelloKeyError("Invalid API key")
         version = hello.get("version")
         if version not in (1, 2, 3, 4) or isinstance(version, bool):
             raise HelloError("hello.version must be 1, 2, 3 or 4")

@@ -14,6 +14,10 @@ before the upgrade); the hello must come within ``hello_s`` (10 s); after ``ping
 without a frame from the peer the server PINGs it, and a peer silent for ``silent_s`` (75 s)
 is closed with 1001, a limit stretched while one of its sampling requests runs (the board does
 not read its socket while it samples and uploads). No permessage-deflate is negotiated.
+
+Wrong keys: a hello refused for its key spends the peer's failed-key budget, the same one the
+HTTP routes spend (ingest.auth); a peer without budget is answered 429 with Retry-After before
+the upgrade, so guessing keys over the websocket is slowed down like everywhere else.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ingest.budget import FailureBudget
 from ingest.cbor_reader import CborError, decode_cbor
 from ingest.cbor_writer import encode_cbor
-from ingest.remote_hub import Device, HelloError, RemoteHub
+from ingest.remote_hub import Device, HelloError, HelloKeyError, RemoteHub
 
 MAX_MESSAGE = 64 * 1024
 MAX_HELLO = 16 * 1024
@@ -44,6 +49,7 @@ class WsSettings:
 HUB_KEY = web.AppKey("remote_hub", RemoteHub)
 SETTINGS_KEY = web.AppKey("remote_settings", WsSettings)
 PEERS_KEY = web.AppKey("remote_peers", set[web.WebSocketResponse])
+BUDGET_KEY = web.AppKey("remote_budget", FailureBudget)
 
 
 def keepalive_action(
@@ -108,7 +114,11 @@ async def _first_message(ws: web.WebSocketResponse, timeout: float) -> Any | Non
 
 
 async def _say_hello(
-    ws: web.WebSocketResponse, hub: RemoteHub, peer: str, settings: WsSettings
+    ws: web.WebSocketResponse,
+    hub: RemoteHub,
+    peer: str,
+    settings: WsSettings,
+    budget: FailureBudget,
 ) -> tuple[Device, WsLink] | None:
     msg = await _first_message(ws, settings.hello_s)
     if msg is None:
@@ -129,6 +139,8 @@ async def _say_hello(
         device, replaced = hub.hello(link, obj["hello"])
     except HelloError as exc:
         print(f"remote: hello refused from {peer}: {exc}", flush=True)
+        if isinstance(exc, HelloKeyError) and budget.failed(peer):
+            print(f"remote: too many failed keys from {peer}: it gets 429 for a while", flush=True)
         await link.send({"hello": False, "err": str(exc)})
         await ws.close(code=1008, message=b"hello refused")
         return None
@@ -193,7 +205,13 @@ async def _serve(
 
 
 async def handle_ws(request: web.Request) -> web.StreamResponse:
-    peers = request.app[PEERS_KEY]
+    peers, budget = request.app[PEERS_KEY], request.app[BUDGET_KEY]
+    wait = budget.wait_seconds(request.remote)
+    if wait > 0 and request.remote is not None:
+        budget.hold(request.remote)
+        held = web.Response(status=429, text="too many failed keys from this address: slowed down")
+        held.headers["Retry-After"] = str(int(wait) + 1)
+        return held
     if len(peers) >= MAX_CONNECTIONS:
         return web.Response(status=503, text=f"at most {MAX_CONNECTIONS} remote connections")
     ws = web.WebSocketResponse(
@@ -204,7 +222,7 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
     hub, settings = request.app[HUB_KEY], request.app[SETTINGS_KEY]
     try:
         peer = request.remote or "?"
-        found = await _say_hello(ws, hub, peer, settings)
+        found = await _say_hello(ws, hub, peer, settings, budget)
         if found is not None:
             await _serve(ws, hub, found[0], found[1], settings)
     finally:
@@ -218,9 +236,13 @@ async def _close_all(app: web.Application) -> None:
         await ws.close(code=1001, message=b"server shutting down")
 
 
-def make_ws_app(hub: RemoteHub, settings: WsSettings) -> web.Application:
-    """The websocket application, served on its own port (4802 by default): path "/"."""
+def make_ws_app(
+    hub: RemoteHub, settings: WsSettings, budget: FailureBudget | None = None
+) -> web.Application:
+    """The websocket application, served on its own port (4802 by default): path "/".
+    `budget`: the HTTP routes' failed-key budget, shared (a budget of its own if None)."""
     app = web.Application(client_max_size=MAX_HELLO)
+    app[BUDGET_KEY] = budget if budget is not None else FailureBudget()
     app[HUB_KEY] = hub
     app[SETTINGS_KEY] = settings
     app[PEERS_KEY] = set()

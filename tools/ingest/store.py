@@ -45,6 +45,34 @@ CREATE INDEX IF NOT EXISTS samples_sha256 ON samples (sha256);
 """
 
 
+LIST_COLUMNS = (
+    "id, category, label, file_name, content_type, size, sha256, signature, device_type,"
+    " device_name, interval_ms, sensors, rows, metadata, upload_source, created, path"
+)
+
+
+def _listing(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "id": row[0],
+        "category": row[1],
+        "label": row[2],
+        "fileName": row[3],
+        "contentType": row[4],
+        "size": row[5],
+        "sha256": row[6],
+        "signature": row[7],
+        "deviceType": row[8],
+        "deviceName": row[9],
+        "intervalMs": row[10],
+        "sensors": None if row[11] is None else json.loads(row[11]),
+        "rows": row[12],
+        "metadata": json.loads(row[13]),
+        "uploadSource": row[14],
+        "created": row[15],
+        "path": row[16],
+    }
+
+
 @dataclass
 class NewSample:
     """One validated file, ready to be stored."""
@@ -85,8 +113,15 @@ def _fsync_dir(path: Path) -> None:
 class SampleStore:
     """The data directory and its index. Use from one thread (the server's event loop)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, readonly: bool = False) -> None:
         self.data_dir = data_dir.resolve()
+        if readonly:
+            # For tools that read a data directory (export, push), maybe while the server runs.
+            index = self.data_dir / INDEX_NAME
+            if not index.exists():
+                raise FileNotFoundError(f"{index}: no sample index (is this a data directory?)")
+            self.db = sqlite3.connect(f"file:{index}?mode=ro", uri=True, isolation_level=None)
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._remove_temp_files()
         self.db = sqlite3.connect(self.data_dir / INDEX_NAME, isolation_level=None)
@@ -190,34 +225,50 @@ class SampleStore:
             raise
         return stored
 
-    def list_samples(self) -> list[dict[str, Any]]:
-        """Every sample as the JSON object GET /api/samples returns, ordered by id."""
+    def list_samples(
+        self, category: str | None = None, label: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every sample as the JSON object GET /api/samples returns, ordered by id; optionally
+        only one category and/or one label."""
+        where, params = [], []
+        if category is not None:
+            where.append("category = ?")
+            params.append(category)
+        if label is not None:
+            where.append("label = ?")
+            params.append(label)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.execute(f"SELECT {LIST_COLUMNS} FROM samples{clause} ORDER BY id", params)
+        return [_listing(row) for row in rows.fetchall()]
+
+    def sample(self, sample_id: int) -> dict[str, Any] | None:
+        """One sample's listing entry, or None."""
+        row = self.db.execute(
+            f"SELECT {LIST_COLUMNS} FROM samples WHERE id = ?", (sample_id,)
+        ).fetchone()
+        return None if row is None else _listing(row)
+
+    def counts(self) -> list[dict[str, Any]]:
+        """How many samples per (category, label)."""
         rows = self.db.execute(
-            "SELECT id, category, label, file_name, content_type, size, sha256, signature,"
-            " device_type, device_name, interval_ms, sensors, rows, metadata, upload_source,"
-            " created FROM samples ORDER BY id"
+            "SELECT category, label, COUNT(*) FROM samples GROUP BY category, label"
+            " ORDER BY category, label"
         ).fetchall()
-        return [
-            {
-                "id": row[0],
-                "category": row[1],
-                "label": row[2],
-                "fileName": row[3],
-                "contentType": row[4],
-                "size": row[5],
-                "sha256": row[6],
-                "signature": row[7],
-                "deviceType": row[8],
-                "deviceName": row[9],
-                "intervalMs": row[10],
-                "sensors": None if row[11] is None else json.loads(row[11]),
-                "rows": row[12],
-                "metadata": json.loads(row[13]),
-                "uploadSource": row[14],
-                "created": row[15],
-            }
-            for row in rows
-        ]
+        return [{"category": row[0], "label": row[1], "count": row[2]} for row in rows]
+
+    def version(self) -> str:
+        """Changes whenever a sample is added or deleted (ids are never reused)."""
+        count, last = self.db.execute("SELECT COUNT(*), MAX(id) FROM samples").fetchone()
+        return f"{count}:{last or 0}"
+
+    def delete(self, sample_id: int) -> bool:
+        """Remove a sample's index row, then its file. False when there is no such sample."""
+        found = self.raw_path(sample_id)
+        if found is None:
+            return False
+        self.db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
+        found[0].unlink(missing_ok=True)
+        return True
 
     def raw_path(self, sample_id: int) -> tuple[Path, str] | None:
         """(file path, content type) of a stored sample, if it exists."""

@@ -29,6 +29,7 @@ from ingest.naming import (
     infer_label,
 )
 from ingest.signature import INVALID, verify_signature
+from ingest.split import resolve_category
 from ingest.store import NewSample, SampleStore
 
 CATEGORIES = ("training", "testing", "anomaly", "validation", "post-processing", "split")
@@ -119,6 +120,20 @@ def check_category(category: str) -> None:
         raise UploadError(404, f"unknown category {category!r}: use one of {', '.join(CATEGORIES)}")
 
 
+def listing_filters(query: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(category, label) from ``?category=&label=`` (empty means all); ValueError names a
+    parameter that is unknown or a category that does not exist."""
+    unknown = set(query) - {"category", "label"}
+    if unknown:
+        raise ValueError(
+            f"unknown query parameter(s): {', '.join(sorted(unknown))} (use category, label)"
+        )
+    category = query.get("category") or None
+    if category is not None and category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}: use one of {', '.join(CATEGORIES)}")
+    return category, query.get("label") or None
+
+
 def file_name_from_header(headers: Mapping[str, str]) -> str:
     """The /data file name: x-file-name, URL-decoded, a plain name (421 when missing)."""
     raw = headers.get("x-file-name")
@@ -149,13 +164,14 @@ def _prepare_one(
     name = incoming.name
     ext = extension_of(name)
     declared = (incoming.content_type or "").split(";")[0].strip().lower()
+    sha256 = hashlib.sha256(incoming.data).hexdigest()
     sample = NewSample(
-        category=category,
+        category=resolve_category(category, sha256),  # split: training or testing by hash
         label=_label_for(name, options),
         file_name=name,
         data=incoming.data,
         content_type="",
-        sha256=hashlib.sha256(incoming.data).hexdigest(),
+        sha256=sha256,
         metadata=options.metadata,
         upload_source=options.upload_source,
         add_date_id=options.add_date_id,

@@ -1,22 +1,25 @@
-"""Float values and binary payloads for the streaming encoder (ei_encode).
+"""Float32 numbers for the encoder, with no imports of the library's: the shortest text that
+reads back as the same float32 (JSON), its bit pattern, and the check for values a file cannot
+hold (NaN, infinity, beyond float32). CBOR's float16/float32 choice is ei_f32cbor's own: the
+scaled-IMU path loads that module alone.
 
-ei_encode imports this module only when a file holds floats (a float typecode, a scale, or a
-float interval) or is a binary payload: integer recordings never pay for it.
-- JSON: the shortest decimal that reads back as the same float32, by integer arithmetic, so
-  CPython and MicroPython (double or single precision floats) write the same text.
-- CBOR: float32 (0xFA), or float16 (0xF9) where that is exact, as the official example does.
-- Binary: raw little-endian samples after a CBOR header that ends in 0xFF.
+The text is computed with integers only, so CPython and MicroPython (double or single precision
+floats) write the same bytes; ei_f32text's viper kernel writes the same for most values and
+leaves the rest to write_f32. Loaded only by files with floats or a scale, and header numbers.
 
-Memory: the module's code (~5 KiB as .mpy), a 4-byte scratch buffer; each value is a boxed
-float (floats are heap objects on ESP32 and RP2), so float rows allocate as they are encoded.
+Memory: the module's code (~4 KiB as .mpy) and a 4-byte scratch buffer; write_f32 makes a few
+ints per value (big ints only for extreme exponents); check_values reads float32 buffers as
+bits (viper) and boxes a float per value for the rare others (a huge scale, doubles).
 """
 
 import math
 import struct
+import sys
+
+import micropython
 
 _FLT_MAX = 3.4028234663852886e38
 _POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
-_BINARY_CODES = {"h": "i16", "H": "u16", "f": "f32"}
 
 
 def write_f32(buf, p, bits):
@@ -151,24 +154,11 @@ def f32_bits(value):
     return (_scratch[0] << 24) | (_scratch[1] << 16) | (_scratch[2] << 8) | _scratch[3]
 
 
-def half_bits(bits):
-    """The float16 bit pattern of a float32 when the conversion is exact, else -1."""
-    sign = (bits >> 16) & 0x8000
-    e8 = (bits >> 23) & 0xFF
-    m = bits & 0x7FFFFF
-    if e8 == 0:
-        return sign if m == 0 else -1
-    e = e8 - 127
-    if -14 <= e <= 15:
-        return sign | ((e + 15) << 10) | (m >> 13) if m & 0x1FFF == 0 else -1
-    if -24 <= e < -14:
-        full = m | 0x800000
-        shift = -(e + 1)
-        return sign | (full >> shift) if full & ((1 << shift) - 1) == 0 else -1
-    return -1
-
-
-def bad_value(v, row, axis, rec):
+def bad_value(rec, row, axis):
+    """The ValueError for the value at (row, axis) of `rec` that is not a finite float32."""
+    v = rec.buffer[row * rec.axes + axis]
+    if rec.scale is not None:
+        v = v * rec.scale[axis]
     raise ValueError(
         "row %d axis %s: %r is not a finite float32 value" % (row, rec.sensors[axis][0], v)
     )
@@ -179,93 +169,30 @@ def check_values(rec):
     data = rec.buffer
     axes = rec.axes
     scale = rec.scale
+    if _first_nonfinite is not None and rec.typecode == "f" and scale is None:
+        i = _first_nonfinite(data, len(rec) * axes)  # float32 bits: no float per value
+        if i >= 0:
+            bad_value(rec, i // axes, i % axes)
+        return
     i = 0
     for row in range(len(rec)):
         for axis in range(axes):
             v = data[i] if scale is None else data[i] * scale[axis]
             if not -_FLT_MAX <= v <= _FLT_MAX:
-                bad_value(v, row, axis, rec)
+                bad_value(rec, row, axis)
             i += 1
 
 
-def json_float(enc, v, row, axis, rec):
-    """Write one value as JSON text into the encoder's stage (it has room: see _RESERVE)."""
-    if not -_FLT_MAX <= v <= _FLT_MAX:
-        bad_value(v, row, axis, rec)
-    enc.pos = write_f32(enc.buf, enc.pos, f32_bits(v))
+_first_nonfinite = None
+if sys.implementation.name == "micropython":  # CPython: the plain twins
 
-
-def cbor_float(enc, v, row, axis, rec):
-    if not -_FLT_MAX <= v <= _FLT_MAX:
-        bad_value(v, row, axis, rec)
-    buf = enc.buf
-    p = enc.pos
-    struct.pack_into(">f", buf, p + 1, v)
-    half = half_bits((buf[p + 1] << 24) | (buf[p + 2] << 16) | (buf[p + 3] << 8) | buf[p + 4])
-    if half >= 0:
-        buf[p] = 0xF9
-        buf[p + 1] = half >> 8
-        buf[p + 2] = half & 0xFF
-        enc.pos = p + 3
-    else:
-        buf[p] = 0xFA
-        enc.pos = p + 5
-
-
-def cb_float(out, value):
-    """A header number (interval) as CBOR float16 or float32."""
-    bits = f32_bits(value)
-    half = half_bits(bits)
-    if half >= 0:
-        out.append(0xF9)
-        out.append(half >> 8)
-        out.append(half & 0xFF)
-    else:
-        out.append(0xFA)
-        out.extend(_scratch)
-
-
-def binary_tag(rec):
-    kind = _BINARY_CODES.get(rec.typecode)
-    if rec.axes != 1 or kind is None:
-        raise ValueError(
-            "fmt 'binary' needs a single-axis recording of typecode 'h', 'H' or 'f', "
-            "not %d axes of %r" % (rec.axes, rec.typecode)
-        )
-    if kind != "f32" and rec.scale is not None:
-        raise ValueError(
-            "fmt 'binary' sends raw %s samples: scale works only with typecode 'f'" % kind
-        )
-    return "Ref-BINARY-" + kind
-
-
-def header(rec, signed, device_type, device_name, iat):
-    """A binary payload's header: CBOR, ending with the 0xFF of `values`."""
-    import ei_cbor
-
-    return ei_cbor.header(rec, signed, device_type, device_name, iat, binary_tag(rec))
-
-
-def end(enc):
-    pass
-
-
-def rows(enc, rec, start, stop):
-    """Raw little-endian samples start..stop-1 into the encoder's stage."""
-    data = rec.buffer
-    code = "<" + rec.typecode
-    scale = rec.scale
-    width = 4 if rec.typecode == "f" else 2
-    size = enc.size
-    buf = enc.buf
-    for i in range(start, stop):
-        v = data[i]
-        if width == 4:
-            if scale is not None:
-                v = v * scale[0]
-            if not -_FLT_MAX <= v <= _FLT_MAX:
-                bad_value(v, i, 0, rec)
-        struct.pack_into(code, buf, enc.pos, v)
-        enc.pos += width
-        if enc.pos >= size:
-            enc.spill()
+    @micropython.viper
+    def _first_nonfinite(data, n: int) -> int:
+        """The index of the first NaN or infinity among n float32 values, or -1."""
+        d = ptr32(data)  # noqa: F821 (viper built-in)
+        i = 0
+        while i < n:
+            if (int(d[i]) >> 23) & 0xFF == 0xFF:
+                return i
+            i += 1
+        return -1

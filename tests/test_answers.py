@@ -1,0 +1,187 @@
+"""What the uploader makes of answers it did not write: the ingestion API's own words, and the
+captive portals, proxies, redirects and odd servers between a board and the API.
+
+A raw server (tests/rawserver.py) answers exactly the bytes each case gives; the upload runs in
+the micropython interpreter and in CPython. A success is only what the API answers: anything
+else is a retryable UnexpectedAnswer, so no recording is taken for delivered on a proxy's word.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import SCENARIOS, run_cpython, run_micropython
+from rawserver import RawServer, http
+
+RUNTIMES = {"mpy": run_micropython, "cpy": run_cpython}
+RECORDING = {"sensors": [["accX", "m/s2"]], "interval_ms": 10, "rows": [[1], [2], [3]]}
+FILES_OK = b'{"success":true,"files":[{"success":true,"fileName":"idle.x1.cbor","sampleId":7}]}'
+PORTAL = b"<!DOCTYPE html><html><head><title>Hotel Wi-Fi</title></head><body>Log in</body></html>"
+
+
+def upload(
+    runtime: str, tmp_path: Path, port: int, robust: dict[str, Any] | None = None, **options: Any
+) -> dict[str, Any]:
+    spec = {
+        "robust": robust,
+        "client": dict(
+            api_key="ei_k", hmac_key="h", device_type="SIM", host="127.0.0.1", port=port,
+            tls=False, timeout=5,
+        ),
+        "upload": dict(label="idle", **options),
+        "recording": RECORDING,
+    }  # fmt: skip
+    path = tmp_path / f"spec-{runtime}.json"
+    path.write_text(json.dumps(spec))
+    proc = RUNTIMES[runtime](SCENARIOS / "upload.py", str(path), timeout=60)
+    return dict(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
+
+
+def answered(runtime: str, tmp_path: Path, raw: bytes, **options: Any) -> dict[str, Any]:
+    with RawServer([raw]) as server:
+        out = upload(runtime, tmp_path, server.port, **options)
+    assert len(server.requests) == 1, "one request, never sent twice by the plain Client"
+    return out
+
+
+SUCCESSES = [
+    ("files JSON", http(200, FILES_OK, "Content-Type: application/json"), {}, "idle.x1.cbor"),
+    ("data name", http(200, b"idle.3lan8ief.cbor", "Content-Type: text/plain"),
+     {"endpoint": "data"}, "idle.3lan8ief.cbor"),
+    ("data name, no type", http(200, b"idle.a.cbor\n"), {"endpoint": "data"}, "idle.a.cbor"),
+    ("long JSON answer (3 KiB)",
+     http(200, FILES_OK[:-1] + b',"note":"' + b"n" * 3000 + b'"}',
+          "Content-Type: application/json"),
+     {}, "idle.x1.cbor"),
+    ("unasked-for 100 Continue first",
+     b"HTTP/1.1 100 Continue\r\n\r\n" + http(200, FILES_OK), {}, "idle.x1.cbor"),
+    ("bare LF line ends",
+     b"HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 7\n\nidle.ab",
+     {"endpoint": "data"}, "idle.ab"),
+    ("chunked JSON", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     + b"%x\r\n" % len(FILES_OK) + FILES_OK + b"\r\n0\r\n\r\n", {}, "idle.x1.cbor"),
+    ("header longer than the read buffer",
+     b"HTTP/1.1 200 OK\r\nSet-Cookie: " + b"x" * 3000 + b"\r\n"
+     + b"Content-Length: 6\r\n\r\nidle.b",
+     {"endpoint": "data"}, "idle.b"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize("case,raw,options,name", SUCCESSES, ids=[c[0] for c in SUCCESSES])
+def test_what_counts_as_stored(
+    runtime: str, tmp_path: Path, case: str, raw: bytes, options: dict[str, Any], name: str
+) -> None:
+    assert answered(runtime, tmp_path, raw, **options)["stored"] == name
+
+
+REFUSALS = [
+    # (case, answer, options, error class, retryable, refuses_file, words in the text)
+    ("captive portal 200 HTML on /files", http(200, PORTAL, "Content-Type: text/html"), {},
+     "UnexpectedAnswer", True, False, "Hotel Wi-Fi"),
+    ("captive portal 200 HTML on /data", http(200, PORTAL, "Content-Type: text/html"),
+     {"endpoint": "data"}, "UnexpectedAnswer", True, False, "DOCTYPE"),
+    ("200 without a body", http(200), {"endpoint": "data"}, "UnexpectedAnswer", True, False,
+     "does not name"),
+    ("200 two-line text", http(200, b"Welcome\nto the proxy"), {"endpoint": "data"},
+     "UnexpectedAnswer", True, False, "does not name"),
+    ("200 JSON that lists other files",
+     http(200, b'{"success":true,"files":[{"fileName":"a"},{"fileName":"b"}]}'), {},
+     "UnexpectedAnswer", True, False, "not listed"),
+    ("200 JSON without files", http(200, b'{"success":true}'), {}, "UnexpectedAnswer", True,
+     False, "not listed"),
+    ("200 duplicate at the top level",
+     http(200, b'{"success":false,"error":"An item with this hash already exists"}'), {},
+     "DuplicateError", False, True, "already exists"),
+    ("200 refused in the file entry",
+     http(200, b'{"success":true,"files":[{"success":false,"error":"values missing"}]}'), {},
+     "InvalidError", False, True, "values missing"),
+    ("302 to a login page", http(302, b"", "Location: http://portal.example/login"), {},
+     "UnexpectedAnswer", True, False, "http://portal.example/login"),
+    ("301 moved", http(301, b"<html>moved</html>", "Location: https://elsewhere/"),
+     {"endpoint": "data"}, "UnexpectedAnswer", True, False, "https://elsewhere/"),
+    ("401 wrong key", http(401, b"Missing or invalid x-api-key header"), {}, "AuthError", False,
+     False, "x-api-key"),
+    ("403 forbidden", http(403, b'{"success":false,"error":"No access to project"}'), {},
+     "AuthError", False, False, "No access"),
+    ("404 not the API", http(404, b"Not Found"), {}, "IngestionError", False, False, "Not Found"),
+    ("421 header missing", http(421, b"Missing x-file-name header"), {"endpoint": "data"},
+     "MissingHeaderError", False, False, "x-file-name"),
+    ("400 from the API", http(400, b'{"success":false,"error":"interval_ms must be > 0"}'), {},
+     "InvalidError", False, True, "interval_ms"),
+    ("400 duplicate", http(400, b"duplicate: already stored as sample 4"), {"endpoint": "data"},
+     "DuplicateError", False, True, "duplicate"),
+    ("400 from a proxy, in HTML", http(400, b"<html><body>Bad Request</body></html>",
+                                       "Content-Type: text/html"), {},
+     "UnexpectedAnswer", True, False, "Bad Request"),
+    ("413 too large", http(413, b"request body is over the limit"), {}, "InvalidError", False,
+     True, "over the limit"),
+    ("408 timeout", http(408, b"Request Timeout"), {}, "IngestionError", True, False, "Timeout"),
+    ("429 slow down", http(429, b"Too Many Requests"), {}, "IngestionError", True, False, "Many"),
+    ("503", http(503, b"busy"), {}, "ServerError", True, False, "busy"),
+    ("204 no content", http(204), {}, "UnexpectedAnswer", True, False, "not an ingestion API"),
+    ("not UTF-8", http(400, b"ab\xff\xfe"), {}, "InvalidError", False, True, "ab??"),
+    ("long text is cut to its first bytes", b"HTTP/1.0 500 Oops\r\n\r\n" + b"e" * 10000, {},
+     "ServerError", True, False, "e" * 512),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize(
+    "case,raw,options,kind,retryable,refuses,words", REFUSALS, ids=[c[0] for c in REFUSALS]
+)
+def test_what_each_answer_means(
+    runtime: str, tmp_path: Path, case: str, raw: bytes, options: dict[str, Any], kind: str,
+    retryable: bool, refuses: bool, words: str,
+) -> None:  # fmt: skip
+    out = answered(runtime, tmp_path, raw, **options)
+    assert out["error"] == kind, out
+    assert (out["retryable"], out["refuses_file"]) == (retryable, refuses), out
+    assert words in out["text"], out
+    if case.startswith("long text"):
+        assert "e" * 513 not in out["text"]
+
+
+BROKEN = [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: nine\r\n\r\n", "bad length"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad length"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed in the middle"),
+    (b"HTTP/1.1 200 OK\r\nContent-Le", "closed in the middle"),
+    (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
+    (b"HTTP/1.1 abc OK\r\n\r\n", "bad HTTP status line"),
+]
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize("raw,words", BROKEN)
+def test_broken_answers_are_retryable_connection_errors(
+    runtime: str, tmp_path: Path, raw: bytes, words: str
+) -> None:
+    out = answered(runtime, tmp_path, raw)
+    assert out["error"] == "ConnectionFailed" and out["retryable"], out
+    assert words in out["text"], out
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_binary_goes_to_data_by_default(runtime: str, tmp_path: Path) -> None:
+    with RawServer([http(200, b"noise.x.cbor")]) as server:
+        out = upload(runtime, tmp_path, server.port, fmt="binary")
+    assert out["stored"] == "noise.x.cbor"
+    head = server.requests[0][0].decode()
+    assert head.startswith("POST /api/training/data HTTP/1.1")
+    assert "content-type: application/octet-stream" in head.lower()
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_retry_that_finds_its_file_stored_returns_none(runtime: str, tmp_path: Path) -> None:
+    # The first answer is lost (the server closes without one), the retry is a duplicate: the
+    # file is stored, under a name only the lost answer knew. None, never the asked-for name.
+    lost = b""
+    dup = http(400, b"duplicate: a sample with the same content is already stored")
+    with RawServer([lost, dup]) as server:
+        out = upload(runtime, tmp_path, server.port, robust={"attempts": 3}, filename="a.cbor")
+    assert out == {"stored": None, "seconds": out["seconds"]}
+    assert len(server.requests) == 2 and server.requests[0][1] == server.requests[1][1]

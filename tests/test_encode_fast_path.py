@@ -1,0 +1,53 @@
+"""Which rows the viper emitters write, by default, in the micropython interpreter.
+
+Their bytes are checked elsewhere (test_encode_widths: the same as the plain code's); this is
+about the speed path being taken at all: int16 rows ('h', 'H') without a scale, up to 15 axes
+in CBOR and 6 in JSON (a row must fit the stage's reserve). Everything else goes through the
+plain code. A spy replaces each module's emitter and counts the calls.
+"""
+
+from __future__ import annotations
+
+import json
+
+from harness import run_micropython
+
+CODE = """
+import io, json, ei_cbor, ei_json, ei_ingest
+calls = {"cbor": 0, "json": 0}
+def spy(mod, real):
+    def emit(*args):
+        calls[mod] += 1
+        return real(*args)
+    return emit
+ei_cbor._rows16 = spy("cbor", ei_cbor._rows16)
+ei_json._rows16 = spy("json", ei_json._rows16)
+out = []
+for axes, typecode, scale in ((1, "h", None), (6, "h", None), (7, "h", None), (15, "H", None),
+                              (16, "h", None), (3, "i", None), (3, "h", 0.5), (3, "f", None)):
+    rec = ei_ingest.Recording([("a%d" % k, "") for k in range(axes)], 10, 40, typecode, scale)
+    for r in range(40):
+        rec.append([r + k for k in range(axes)])
+    used = []
+    for fmt in ("cbor", "json"):
+        calls[fmt] = 0
+        ei_ingest.dump(rec, io.BytesIO(), fmt=fmt, hmac_key="k", device_type="T")
+        used.append(calls[fmt] > 0)
+    out.append([axes, typecode, scale is not None] + used)
+print(json.dumps(out))
+"""
+
+
+def test_viper_emitters_take_int16_rows_by_default() -> None:
+    proc = run_micropython(CODE, code=True)
+    got = {(a, t, s): (c, j) for a, t, s, c, j in json.loads(proc.stdout.decode().splitlines()[-1])}
+    assert got == {
+        (1, "h", False): (True, True),
+        (6, "h", False): (True, True),
+        (7, "h", False): (True, False),  # JSON: at most 6 axes
+        (15, "H", False): (True, False),  # CBOR: at most 15 axes
+        (16, "h", False): (False, False),
+        (3, "i", False): (False, False),  # not int16
+        (3, "h", True): (False, False),  # scaled: floats
+        (3, "f", False): (False, False),
+    }

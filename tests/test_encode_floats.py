@@ -1,0 +1,132 @@
+"""CBOR floats byte for byte: float16 (0xF9) exactly when the value is a float16, else float32
+(0xFA), as the official example does. Fixed cases at the edges of float16, on both runtimes.
+
+The expected bytes are written by hand from IEEE 754 (binary16: 1 sign, 5 exponent bits with
+bias 15, 10 fraction bits; binary32: 1, 8 with bias 127, 23) and the CBOR spec (RFC 8949,
+major type 7: 0xF9 + 2 bytes, 0xFA + 4 bytes), and cross-checked with struct '>e' / '>f'.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from pathlib import Path
+
+import ei_ingest
+import pytest
+from cbor_shape import check_shape, half_is_exact
+from daq import decode
+from harness import SCENARIOS, run_cpython, run_micropython
+
+KEY = "fed53116f20684c067774ebf9e7bcbdc"
+
+# value -> the CBOR item the encoder must write for it.
+CASES: list[tuple[float, str, str]] = [
+    (0.0, "f9 0000", "zero"),
+    (-0.0, "f9 8000", "minus zero keeps its sign"),
+    (1.0, "f9 3c00", "exponent 15 (bias), fraction 0"),
+    (-2.5, "f9 c100", "sign, exponent 16, fraction .01"),
+    (1.0009765625, "f9 3c01", "1 + 2**-10: the last fraction bit of float16"),
+    (1.00048828125, "fa 3f801000", "1 + 2**-11: one bit too fine for float16"),
+    (65504.0, "f9 7bff", "the largest float16"),
+    (-65504.0, "f9 fbff", "the most negative float16"),
+    (65520.0, "fa 477ff000", "exact in float32; float16 would round it to infinity"),
+    (65536.0, "fa 47800000", "2**16: float16's exponent stops at 15"),
+    (32768.0, "f9 7800", "2**15: the largest power of two in float16"),
+    (2.0**-14, "f9 0400", "the smallest normal float16"),
+    (2.0**-24, "f9 0001", "the smallest subnormal float16"),
+    (3 * 2.0**-24, "f9 0003", "a subnormal float16 with two bits"),
+    (1023 * 2.0**-24, "f9 03ff", "the largest subnormal float16"),
+    (2.0**-25, "fa 33000000", "half the smallest subnormal: not a float16"),
+    (1.5 * 2.0**-24, "fa 33c00000", "between two float16 subnormals"),
+    (2.0**-14 + 2.0**-25, "fa 38801000", "a normal float32 one bit too fine for float16"),
+    (1 + 2.0**-23, "fa 3f800001", "1 and the last float32 bit: only that bit is not float16"),
+    (2.0**-15 + 2.0**-38, "fa 38000001", "a float16 subnormal and the last float32 bit"),
+    (0.1, "fa 3dcccccd", "not exact anywhere: rounded to float32"),
+    (16.5, "f9 4c20", "an interval like 16.5 ms is a float16"),
+    (3.4028234663852886e38, "fa 7f7fffff", "the largest float32"),
+    (2.0**-149, "fa 00000001", "the smallest float32 subnormal"),
+]
+
+
+def item(hexbytes: str) -> bytes:
+    return bytes.fromhex(hexbytes.replace(" ", ""))
+
+
+@pytest.mark.parametrize(("value", "expected", "why"), CASES, ids=[c[2] for c in CASES])
+def test_hand_written_bytes_agree_with_struct(value: float, expected: str, why: str) -> None:
+    """The table itself, checked against struct's IEEE 754 packing."""
+    want = item(expected)
+    if half_is_exact(value):
+        assert want == b"\xf9" + struct.pack(">e", value), why
+    else:
+        assert want == b"\xfa" + struct.pack(">f", value), why
+
+
+def values_items(raw: bytes) -> bytes:
+    """The bytes between `values: [_` and its break, in a single-axis file (flat values)."""
+    start = raw.index(b"\x66values\x9f") + 8
+    assert raw[-1:] == b"\xff"
+    return raw[start:-1]
+
+
+def expected_values_bytes() -> bytes:
+    return b"".join(item(hexbytes) for _, hexbytes, _ in CASES)
+
+
+def recording(typecode: str) -> ei_ingest.Recording:
+    rec = ei_ingest.Recording((("x", "u"),), 16.5, len(CASES), typecode=typecode)
+    for value, _, _ in CASES:
+        rec.append((value,))
+    return rec
+
+
+@pytest.mark.parametrize("typecode", ["f", "d"])
+def test_values_byte_for_byte_cpython(typecode: str) -> None:
+    out = io.BytesIO()
+    ei_ingest.dump(recording(typecode), out, fmt="cbor", hmac_key=KEY, device_type="T")
+    raw = out.getvalue()
+    assert values_items(raw) == expected_values_bytes()
+    floats = check_shape(raw)
+    assert floats[0][1] == item("f9 4c20"), "interval_ms 16.5 is a float16 too"
+
+
+def test_scaled_values_byte_for_byte_cpython() -> None:
+    """The same choice for int readings times a scale: 1 * 2**-24 is a float16 subnormal, 3 *
+    2**-25 is not a float16, -32768 * 2**-25 = -2**-10 is a normal one."""
+    rec = ei_ingest.Recording((("x", "u"),), 10, 4, typecode="h", scale=2.0**-25)
+    for raw_value in (2, 6, 3, -32768):
+        rec.append((raw_value,))
+    out = io.BytesIO()
+    ei_ingest.dump(rec, out, fmt="cbor", device_type="T")
+    assert values_items(out.getvalue()) == item("f9 0001 f9 0003 fa 33c00000 f9 9400")
+
+
+def test_values_byte_for_byte_micropython_and_cpython(tmp_path: Path) -> None:
+    cases = [
+        {
+            "id": f"floats-{tc}",
+            "sensors": [["x", "u"]],
+            "interval_ms": 16.5,
+            "typecode": tc,
+            "rows": [[v] for v, _, _ in CASES],
+            "hmac_key": KEY,
+            "fmts": ["cbor"],
+        }
+        for tc in "fd"
+    ]
+    spec = tmp_path / "cases.json"
+    spec.write_text(json.dumps(cases))
+    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
+        out = tmp_path / runtime
+        out.mkdir()
+        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+        for name in sorted(p.name for p in out.iterdir() if p.name.startswith("floats-")):
+            raw = (out / name).read_bytes()
+            assert values_items(raw) == expected_values_bytes(), f"{runtime} {name}"
+            got = [v for v in decode(raw)["payload"]["values"]]
+            assert [struct.pack(">d", v) for v in got] == [
+                struct.pack(">d", float(struct.unpack(">f", struct.pack(">f", v))[0]))
+                for v, _, _ in CASES
+            ], "cbor2 reads back every value (as float32), signs included"

@@ -1,0 +1,316 @@
+"""Scaled readings and float32 values, the way users record them, through the row kernels.
+
+Every int16 and uint16 reading with several scales (9.80665/16384 and 1/131 among them) and
+float32 bit patterns of every exponent are encoded by the micropython unix port (viper
+kernels), by CPython (the plain twins) and, when ../shared/micropython32 is there, by the
+32-bit interpreter (viper in 32-bit machine words, like the boards). The files must be
+byte-identical, and are checked here without lib/: CBOR against an encoder written in this
+file over CPython's struct float32 of raw * scale, JSON against the fixed-decimal rules
+(scaled.py) and the shortest round-trip float32 text.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import ei_ingest
+import ei_sensors
+import pytest
+from harness import ROOT, SCENARIOS, SIM, run_cpython, run_micropython
+from scaled import check_fixed_column, json_texts
+
+G = 9.80665
+SCALES = (G / 16384, 1 / 131, 0.01, 3.3 / 65535, -0.5, 1 / 1024, 0.0039 * G, 1 / 16.4, 1.0)
+WIDE = (1e-30, 7.1e-8, 1e30, 3e-6, 2.5, 1e6 + 0.5)  # as in scenarios/encode_values.py
+MP32 = ROOT.parent / "shared" / "micropython32"
+
+
+def run_mp32(tmp: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """The scenario on the 32-bit interpreter, lib/ compiled for its x86 native emitter."""
+    build = tmp / "x86"
+    for src in (ROOT / "lib").rglob("*.py"):
+        out = build / src.relative_to(ROOT / "lib").with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cross = [str(MP32 / "bin" / "mpy-cross"), "-march=x86", "-o", str(out), str(src)]
+        subprocess.run(cross, check=True)
+    env = dict(os.environ, MICROPYPATH=f"{build}:{ROOT / 'boards' / 'sim'}")
+    cmd = [str(MP32 / "bin" / "micropython-board32"), "-X", "heapsize=64M"]
+    cmd += [str(SCENARIOS / "encode_values.py"), *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc
+
+
+needs_mp32 = pytest.mark.skipif(
+    not (MP32 / "bin" / "micropython-board32").exists(), reason="no ../shared/micropython32"
+)
+
+
+def encode_everywhere(kind: str, tmp_path: Path, names: list[str]) -> dict[str, bytes]:
+    """Run KIND on the 64-bit micropython and CPython; their files must be byte-identical."""
+    files: dict[str, bytes] = {}
+    script = SCENARIOS / "encode_values.py"
+    for runtime in ("mp", "cp"):
+        out = str(tmp_path / runtime)
+        if runtime == "mp":
+            proc = run_micropython(script, kind, out, heapsize="64M", timeout=600)
+        else:
+            proc = run_cpython(script, kind, out, timeout=600)
+        assert proc.stdout.split()[-1] == b"ok"
+        for name in names:
+            data = (tmp_path / f"{runtime}{name}").read_bytes()
+            if runtime == "cp":
+                assert data == files[name], f"{kind}{name}: CPython differs from micropython"
+            files[name] = data
+    return files
+
+
+def cbor_float(x: float) -> bytes:
+    """One value as the official example writes it: float16 where exact, else float32."""
+    try:
+        half = struct.pack(">e", x)
+        if struct.unpack(">e", half)[0] == x:
+            return b"\xf9" + half
+    except OverflowError:
+        pass
+    return b"\xfa" + struct.pack(">f", x)
+
+
+def reads_back(text: str, x: float) -> bool:
+    try:
+        return f32(float(text)) == x
+    except OverflowError:  # beyond float32's largest: not this value
+        return False
+
+
+def cbor_values(raw: bytes) -> bytes:
+    start = raw.index(b"\x66values\x9f") + 8
+    assert raw[-1:] == b"\xff"
+    return raw[start:-1]
+
+
+def f32(x: float) -> float:
+    return float(struct.unpack("<f", struct.pack("<f", x))[0])
+
+
+def readings(typecode: str) -> list[int]:
+    return [r - 32768 if typecode == "h" else r for r in range(65536)]
+
+
+@pytest.mark.parametrize("typecode", ["h", "H"])
+def test_scaled_cbor_is_float32_of_raw_times_scale(typecode: str, tmp_path: Path) -> None:
+    files = encode_everywhere(f"scaled-{typecode}", tmp_path, [".cbor", ".json"])
+    head = bytes([0x80 | len(SCALES)])
+    want = b"".join(
+        head + b"".join(cbor_float(f32(raw * s)) for s in SCALES) for raw in readings(typecode)
+    )
+    assert cbor_values(files[".cbor"]) == want
+
+
+@pytest.mark.parametrize("typecode", ["h", "H"])
+def test_scaled_json_is_fixed_decimals_that_identify_the_reading(
+    typecode: str, tmp_path: Path
+) -> None:
+    files = encode_everywhere(f"scaled-{typecode}", tmp_path, [".json"])
+    texts = json_texts(files[".json"])
+    assert len(texts) == 65536
+    raws = readings(typecode)
+    for k, scale in enumerate(SCALES):
+        check_fixed_column([row[k] for row in texts], raws, scale)
+    # the decimals the README promises for the drivers' scales
+    first = texts[-1]
+    assert [len(t.split(".")[1]) if "." in t else 0 for t in first] == [4, 3, 2, 5, 1, 4, 2, 2, 0]
+
+
+def test_scales_beyond_fixed_decimals(tmp_path: Path) -> None:
+    """Tiny and huge scales: JSON falls back to float32 text, CBOR stays float32(raw * scale);
+    a large scale that fixed decimals still take goes through the plain twin."""
+    names = [f"-{k}.{fmt}" for k in range(len(WIDE)) for fmt in ("cbor", "json")]
+    files = encode_everywhere("wide", tmp_path, names)
+    raws = readings("h")
+    for k, scale in enumerate(WIDE):
+        want = b"".join(b"" + cbor_float(f32(raw * scale)) for raw in raws)
+        assert cbor_values(files[f"-{k}.cbor"]) == want, scale
+        texts = [row[0] for row in json_texts(files[f"-{k}.json"])]
+        if scale < 1e-20 or scale > 5e8:
+            assert all(
+                f32(float(t)) == f32(raw * scale) for t, raw in zip(texts, raws, strict=True)
+            )
+        else:
+            check_fixed_column(texts, raws, scale)
+
+
+def test_float32_values(tmp_path: Path) -> None:
+    """Float32 buffers: CBOR carries the bits (float16 where exact), JSON the shortest text
+    that reads back as the same float32 (checked independently on every 5th value)."""
+    files = encode_everywhere("f32", tmp_path, [".bits", ".cbor", ".json"])
+    bits = [b for (b,) in struct.iter_unpack("<I", files[".bits"])]
+    rows = len(bits) // 3
+    values = [struct.unpack("<f", struct.pack("<I", b))[0] for b in bits[: 3 * rows]]
+    want = b"".join(
+        b"\x83" + b"".join(cbor_float(v) for v in values[3 * r : 3 * r + 3]) for r in range(rows)
+    )
+    assert cbor_values(files[".cbor"]) == want
+    texts = [t for row in json_texts(files[".json"]) for t in row]
+    assert len(texts) == len(values)
+    for i in range(0, len(values), 5):
+        text, x = texts[i], values[i]
+        assert f32(float(text)) == x, (hex(bits[i]), text)
+        if x == 0:
+            assert text == "0"
+            continue
+        shortest = next(p for p in range(1, 10) if reads_back(f"{x:.{p - 1}e}", x))
+        digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+        assert len(digits) <= shortest, (text, shortest)
+
+
+def test_kernels_and_plain_twins_write_the_same_bytes_on_micropython() -> None:
+    out = run_micropython(SCENARIOS / "encode_values.py", "twins", "-", heapsize="64M")
+    assert out.stdout.decode().split() == ["same", "30"]
+
+
+@needs_mp32
+def test_32bit_interpreter_same_bytes(tmp_path: Path) -> None:
+    """The viper kernels in 32-bit machine words (x86 emitter) write the 64-bit port's bytes."""
+    proc = run_mp32(tmp_path, "twins", "-")
+    assert proc.stdout.decode().split() == ["same", "30"]
+    for kind, names in (("scaled-h", [".cbor", ".json"]), ("f32", [".cbor", ".json"])):
+        run_mp32(tmp_path, kind, str(tmp_path / "m32"))
+        run_micropython(SCENARIOS / "encode_values.py", kind, str(tmp_path / "m64"), heapsize="64M")
+        for name in names:
+            a = (tmp_path / f"m32{name}").read_bytes()
+            assert a == (tmp_path / f"m64{name}").read_bytes(), f"{kind}{name}"
+
+
+def test_forwarder_lines_are_the_json_texts() -> None:
+    """One fixed-decimal implementation: the Forwarder prints what JSON sends."""
+
+    class Source:
+        typecode = "h"
+        axes = tuple((f"a{k}", "u") for k in range(len(SCALES)))
+        scale = SCALES
+        value = 0
+
+        def read_into(self, buf: object, off: int) -> None:
+            for k in range(len(SCALES)):
+                buf[off + k] = self.value  # type: ignore[index]
+
+    src = Source()
+    sink = io.BytesIO()
+    fw = ei_sensors.Forwarder((src,), stream=sink)
+    rec = ei_ingest.Recording(src.axes, 10, 600, "h", SCALES)
+    for i in range(600):
+        src.value = (i * 7919) % 65536 - 32768
+        fw.write_row()
+        rec.append((src.value,) * len(SCALES))
+    out = io.BytesIO()
+    ei_ingest.dump(rec, out, fmt="json", device_type="T")
+    lines = sink.getvalue().decode().splitlines()
+    assert lines == [",".join(row) for row in json_texts(out.getvalue())]
+
+
+def test_sensor_sources_record_ints_with_a_scale() -> None:
+    """Sampling into floats would box a float per value on a board: the drivers give ints
+    and a scale, so recording_for() makes an int recording (the kernels' fast path)."""
+    if str(SIM) not in sys.path:
+        sys.path.insert(0, str(SIM))
+    import machine  # type: ignore[import-not-found]
+    import sim  # type: ignore[import-not-found]
+    from sensors.analog import AnalogIn
+    from sensors.bme280 import BME280
+    from sensors.mpu6050 import MPU6050
+
+    sim.reset_bench()
+    i2c = machine.I2C(0, scl=machine.Pin(18), sda=machine.Pin(19))
+    sources = {
+        "BME280": BME280(i2c),
+        "BME280 precise": BME280(i2c, precise=True),
+        "MPU6050": MPU6050(i2c),
+        "AnalogIn ESP32": AnalogIn(34, atten=machine.ADC.ATTN_11DB),
+        "AnalogIn RP2040": AnalogIn(26, port="rp2"),
+        "AnalogIn RP2040 temperature": AnalogIn(4, port="rp2"),
+    }
+    for name, src in sources.items():
+        rec = ei_sensors.recording_for((src,), 10, 4)
+        assert rec.typecode in "hi", name
+        assert rec.scale is not None and all(isinstance(s, float) for s in rec.scale), name
+    sim.reset_bench()
+
+
+def test_an_int16_recording_loads_no_value_module() -> None:
+    code = """
+import sys, io, ei_ingest
+VALUES = ('ei_float', 'ei_fixed', 'ei_f32cbor', 'ei_f32text')
+def loaded():
+    return sorted(m for m in VALUES if m in sys.modules)
+class W:
+    def write(self, b):
+        return len(b)
+for tc, scale, fmt in (('h', None, 'cbor'), ('h', None, 'json'), ('h', 0.01, 'cbor'),
+                       ('h', 0.01, 'json'), ('f', None, 'cbor'), ('f', None, 'json')):
+    for m in VALUES:
+        sys.modules.pop(m, None)
+    rec = ei_ingest.Recording((('x', 'u'), ('y', 'u')), 10, 50, tc, scale)
+    for i in range(50):
+        rec.append((i, -i))
+    ei_ingest.dump(rec, W(), fmt=fmt, hmac_key='k', device_type='T')
+    print(tc, scale is not None, fmt, ','.join(loaded()) or '-')
+"""
+    out = run_micropython(code, code=True).stdout.decode().splitlines()
+    assert out == [
+        "h False cbor -",
+        "h False json -",
+        "h True cbor ei_f32cbor",
+        "h True json ei_fixed",
+        "f False cbor ei_f32cbor",
+        "f False json ei_f32text",
+    ]
+
+
+def test_bad_values_stop_the_viper_kernels() -> None:
+    """NaN, infinity and a scale that takes readings past float32: a ValueError naming the
+    row and axis from the viper path too, before anything is written to a socket-like
+    stream (pass 1 finds it)."""
+    code = """
+import ei_ingest
+class W:
+    n = 0
+    def write(self, b):
+        self.n += len(b)
+        return len(b)
+for tc, scale, fmt, value in (('f', None, 'json', float('nan')), ('f', None, 'cbor', float('inf')),
+                              ('H', 1e34, 'cbor', 65535), ('H', 1e34, 'json', 65535)):
+    rec = ei_ingest.Recording((('x', 'u'), ('y', 'u')), 10, 300, tc, scale)
+    for i in range(300):
+        rec.append((1, 2))
+    rec.buffer[2 * 250 + 1] = value
+    w = W()
+    try:
+        ei_ingest.dump(rec, w, fmt=fmt, hmac_key='k', device_type='T')
+        print('no error')
+    except ValueError as e:
+        print(fmt, w.n, e)
+"""
+    out = run_micropython(code, code=True).stdout.decode().splitlines()
+    assert out == [
+        "json 0 row 250 axis y: nan is not a finite float32 value",
+        "cbor 0 row 250 axis y: inf is not a finite float32 value",
+        "cbor 0 row 250 axis y: 6.5535e+38 is not a finite float32 value",
+        "json 0 row 250 axis y: 6.5535e+38 is not a finite float32 value",
+    ]
+
+
+@pytest.mark.parametrize("decimals", [-1, 21, 2.5, True, "2"])
+def test_forwarder_refuses_bad_decimals(decimals: object) -> None:
+    class Source:
+        typecode = "h"
+        axes = (("a", "u"),)
+        scale = (0.01,)
+
+    with pytest.raises(ValueError, match="decimals must be an int from 0 to 20"):
+        ei_sensors.Forwarder((Source(),), stream=io.BytesIO(), decimals=decimals)
