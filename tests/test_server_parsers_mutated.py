@@ -20,21 +20,17 @@ import io
 import json
 import math
 import re
-import sys
 from typing import Any, TypeGuard
 
 import cbor2
 import pytest
-from harness import ROOT, VECTORS
+from harness import VECTORS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ingest.cbor_reader import CborError, decode_cbor
+from ingest.daq import DaqError, parse_daq
+from ingest.multipart import MultipartError, parse_multipart
 from serverproc import encode_multipart, sign_cbor, sign_json
-
-sys.path.append(str(ROOT / "tools"))
-
-from ingest.cbor_reader import CborError, decode_cbor  # noqa: E402
-from ingest.daq import DaqError, parse_daq  # noqa: E402
-from ingest.multipart import MultipartError, parse_multipart  # noqa: E402
 
 KEY = "fed53116f20684c067774ebf9e7bcbdc"
 
