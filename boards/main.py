@@ -8,6 +8,9 @@ with its traceback and written to /main.log, and the board stays at the REPL: no
 crash loop that would hide the message and keep the port busy. `make deploy MAIN=none` removes
 this file.
 
+The Ctrl-C messages are printed without allocating: Ctrl-C can land while the heap is full or,
+on the unix port, inside a garbage collection, which leaves the heap locked.
+
 tools/deploy.py copies this file with the EXAMPLE line set; the rest is the same on every board.
 """
 
@@ -21,17 +24,17 @@ _STEP_MS = 100
 
 
 def _skip_requested(board, example, delay_ms):
-    """Count down `delay_ms`; the reason to skip the example, or None to run it."""
+    """Count down `delay_ms`; why the example is skipped (a line's end), or None to run it."""
     waited = 0
     try:
         print("main.py: %s.main() in %d ms; Ctrl-C or hold BOOT for the REPL" % (example, delay_ms))
         while waited < delay_ms:
             if board.boot_button():
-                return "the BOOT button is held"
+                return "skipped (the BOOT button is held); the REPL is yours"
             time.sleep_ms(_STEP_MS)
             waited += _STEP_MS
     except KeyboardInterrupt:
-        return "Ctrl-C"
+        return "skipped (Ctrl-C); the REPL is yours"
     return None
 
 
@@ -50,11 +53,11 @@ def run(example=EXAMPLE, delay_ms=DELAY_MS):
 
         why = _skip_requested(board, example, delay_ms)
         if why:
-            print("main.py: %s skipped (%s); the REPL is yours" % (example, why))
+            print("main.py:", example, why)
             return
         __import__(example).main()
     except KeyboardInterrupt:
-        print("main.py: %s stopped by Ctrl-C" % example)
+        print("main.py:", example, "stopped by Ctrl-C")
     except Exception as e:
         print("main.py: %s.main() failed:" % example)
         sys.print_exception(e)

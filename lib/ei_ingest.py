@@ -291,8 +291,13 @@ class Encoder:
         if pos:
             yield memoryview(buf)[:pos]
 
-    def copy(self, data, pos):  # small blocks only: a byte at a time
-        for b in data:
+    def copy(self, data, pos):
+        """`data` into the stage from `pos`, yielding each stage it fills; the new position."""
+        n = len(data)
+        if pos + n < self.size:  # the usual case: one slice assignment (it allocates nothing)
+            self.buf[pos : pos + n] = data
+            return pos + n
+        for b in data:  # across a stage's end: a byte at a time (a slice of data would allocate)
             self.buf[pos] = b
             pos += 1
             if pos == self.size:

@@ -4,15 +4,17 @@
     status, body, content_type, location = wire.exchange(req)
 
 `req` is a prepared upload (ei_http): `write(write)` writes its head, then streams the body
-through the encoder's stage. The answer is read through that same stage (the Client's; or a
-512-byte buffer of the Wire's own when none is given): the status line
-(interim 1xx answers skipped; CRLF or bare LF line ends) and the headers that matter, a byte at a
-time (MicroPython's reads wait for all they are asked), and the body by its length:
-a JSON answer whole, up to 16 KiB, anything else only its first 512 bytes (for the error text).
-What the answer means is ei_http's business, not this module's.
+through the encoder's stage. The answer's status line (interim 1xx answers skipped; CRLF or
+bare LF line ends) and headers come through the stream's own readline(), which reads up to the
+LF and never past it (MicroPython's reads wait for all they are asked, and on a kept connection
+nothing but the lengths marks the answer's end), so no Python code runs per byte; the body is
+read by its length through the Client's stage (or a 512-byte buffer of the Wire's own): a JSON
+answer whole, up to 16 KiB, anything else only its first 512 bytes (for the error text). What
+the answer means is ei_http's business, not this module's.
 
 Memory: no buffer of its own under a Client; for HTTPS, the CA bundle (about 1 KiB per root),
-allocated once per Client; per request, the answer's body. A TLS session costs what the port's
+allocated once per Client; per request, each header line (up to 200 bytes) and the answer's
+body. A TLS session costs what the port's
 mbedTLS needs (~20-35 KiB; on the Pico W from the Python heap: gc.collect() before uploading
 helps).
 """
@@ -24,6 +26,7 @@ from micropython import const
 
 _MAX_JSON = const(16384)  # the longest JSON answer read whole
 _MAX_TEXT = const(512)  # of any other answer, only the first bytes (for the error text)
+_MAX_LINE = const(200)  # of a status or header line; longer ones are cut
 _CPYTHON = sys.implementation.name == "cpython"
 
 
@@ -56,10 +59,8 @@ class Wire:
             if insecure:
                 ei_tls.warn_insecure(host)
         # Answers are read after the request is sent: a caller's send buffer can take them.
-        self._rbuf = bytearray(512) if buf is None else buf
-        self._rmv = memoryview(self._rbuf)
-        self._byte = bytearray(1)
-        self._start = self._end = 0
+        self._rmv = memoryview(bytearray(512) if buf is None else buf)
+        self._in = None  # what the answer is read from: the socket (CPython: its file)
         self._keep = False
 
     def exchange(self, req):
@@ -94,7 +95,7 @@ class Wire:
                 raise _Stale
             # The server may have answered early (401, 413) and closed: read what it said.
             try:
-                answer = self._answer(sock)
+                answer = self._answer(self._in)
             except Exception:
                 answer = (0,)
             self.close()
@@ -104,7 +105,7 @@ class Wire:
                 _failed("server answered 200 before the whole body was sent")
             return answer
         try:
-            answer = self._answer(sock)
+            answer = self._answer(self._in)
         except Exception as e:
             if kept and not self._received and _why(e) != "timed out (no answer)":
                 self.close()
@@ -117,11 +118,13 @@ class Wire:
     def close(self):
         """Close the kept connection, if any (the next exchange opens a new one)."""
         sock, self._sock = self._sock, None
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        stream, self._in = self._in, None
+        for each in (stream, sock):
+            if each is not None:
+                try:
+                    each.close()
+                except OSError:
+                    pass
 
     def _connect(self):
         try:
@@ -140,14 +143,14 @@ class Wire:
         except BaseException:
             sock.close()
             raise
+        # MicroPython's sockets have readline() in C; CPython's only through a file.
+        self._in = sock.makefile("rb") if _CPYTHON else sock
         return sock
 
-    def _answer(self, sock):
-        self._readinto = sock.recv_into if _CPYTHON else sock.readinto
-        self._start = self._end = 0
+    def _answer(self, stream):
         status = 100
         while 100 <= status < 200:  # an unasked-for 100 Continue (or 102, 103) comes first
-            status_line = self._line()
+            status_line = self._line(stream)
             parts = status_line.split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
                 _failed("not an HTTP answer: %r" % status_line[:40])
@@ -160,7 +163,7 @@ class Wire:
             chunked = False
             ctype = location = b""
             while True:
-                line = self._line()
+                line = self._line(stream)
                 if not line:
                     break
                 name, _, value = line.partition(b":")
@@ -178,78 +181,49 @@ class Wire:
         body = bytearray()
         if chunked:
             while True:
-                size = _number(self._line().split(b";")[0], 16)
+                size = _number(self._line(stream).split(b";")[0], 16)
                 if size == 0:
-                    while self._line():
+                    while self._line(stream):
                         pass
                     break
-                self._body(size, body)
-                self._line()
+                self._body(stream, size, body)
+                self._line(stream)
         else:
             self._keep = self._keep and length >= 0  # an answer read until the close ends it
-            self._body(length, body)
+            self._body(stream, length, body)
         return status, body, ctype, location
 
-    def _fill(self, want=1):
-        """Read up to `want` more bytes after the buffered ones; False at the end. MicroPython's
-        readinto() waits for all it is asked (no short reads): on a kept connection nothing
-        marks the answer's end but its lengths, so a head comes a byte at a time, a body whole."""
-        if self._start == self._end:
-            self._start = self._end = 0
-        end = self._end
-        if want == 1:
-            n = self._readinto(self._byte)
-            if n:
-                self._rbuf[end] = self._byte[0]
-        else:
-            n = self._readinto(self._rmv[end : end + min(want, len(self._rbuf) - end)])
-        if not n:
-            return False
-        self._end += n
-        self._received += n
-        return True
+    def _line(self, stream):
+        """The next line without its line end (CRLF, or a bare LF as some servers send), read by
+        the stream up to its LF and never past it (on a kept connection nothing else marks the
+        answer's end); a line longer than _MAX_LINE comes back cut (only short lines matter)."""
+        line = stream.readline(_MAX_LINE)
+        self._received += len(line)
+        cut = line
+        while line and line[-1] != 0x0A:  # cut: skip the rest
+            line = stream.readline(_MAX_LINE)
+        if not line:
+            _failed("connection closed in the middle of the answer")
+        if cut is not line:
+            return cut
+        return line[:-2] if line[-2:] == b"\r\n" else line[:-1]
 
-    def _line(self):
-        """The next line without its line end (CRLF, or a bare LF as some servers send); a line
-        longer than the buffer comes back cut to the buffer's size (the rest is skipped): only
-        short lines (status, lengths) matter here."""
-        cut = None
-        while True:
-            at = self._rbuf.find(b"\n", self._start, self._end)
-            if at >= 0:
-                end = at - 1 if at > self._start and self._rbuf[at - 1] == 0x0D else at
-                text = cut if cut is not None else bytes(self._rmv[self._start : end])
-                self._start = at + 1
-                return text
-            if self._start and self._end == len(self._rbuf):
-                rest = self._end - self._start
-                self._rbuf[:rest] = self._rbuf[self._start : self._end]
-                self._start, self._end = 0, rest
-            if self._end == len(self._rbuf):
-                if cut is None:
-                    cut = bytes(self._rmv[: self._end])
-                self._start = self._end = 0
-            if not self._fill():
-                _failed("connection closed in the middle of the answer")
-
-    def _body(self, length, out):
+    def _body(self, stream, length, out):
         """Read `length` bytes (-1: until close) into `out`, keeping at most _MAX_JSON bytes of
-        a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped."""
+        a JSON answer and _MAX_TEXT of anything else (a proxy's page): the rest is skipped.
+        MicroPython's readinto() waits for all it is asked: never more than is left."""
         keep = _MAX_TEXT
+        room = len(self._rmv)
         while length:
-            if self._start == self._end and not self._fill(length if length > 0 else 512):
+            n = stream.readinto(self._rmv[: room if length < 0 else min(room, length)])
+            if not n:
                 if length > 0:
                     _failed("connection closed in the middle of the answer")
                 return
-            n = self._end - self._start
-            if 0 < length < n:
-                n = length
-            if not out and self._rbuf[self._start] == 0x7B:  # "{"
+            if not out and self._rmv[0] == 0x7B:  # "{"
                 keep = _MAX_JSON
-            room = keep - len(out)
-            if room > 0:
-                out.extend(self._rmv[self._start : self._start + min(n, room)])
-            self._start += n
+            if len(out) < keep:
+                out.extend(self._rmv[: min(n, keep - len(out))])
             if length > 0:
                 length -= n
 

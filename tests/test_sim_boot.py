@@ -117,6 +117,28 @@ def test_ctrl_c_in_the_countdown_skips_the_example(server: ServerProc, tmp_path:
     assert len(server.samples()) == before
 
 
+HEAP_LOCKED_CTRL_C = (
+    "import micropython\n\n\ndef {}():\n    micropython.heap_lock()\n    raise KeyboardInterrupt\n"
+)
+
+
+def test_ctrl_c_with_the_heap_locked_is_still_reported(server: ServerProc, tmp_path: Path) -> None:
+    """The unix port raises Ctrl-C at once, even inside a garbage collection, whose lock then
+    stays (a board raises it between bytecodes); a full heap is the same on a board. main.py's
+    Ctrl-C messages need no heap: an example and a BOOT button interrupted with it locked."""
+    board_dir(server, tmp_path, "locked", 0)
+    (tmp_path / "locked.py").write_text(HEAP_LOCKED_CTRL_C.format("main"))
+    rc, out = finish(boot(tmp_path))
+    assert (rc, out.splitlines()[-1]) == (0, "main.py: locked stopped by Ctrl-C"), out
+    board_dir(server, tmp_path, "locked", 5000)
+    (tmp_path / "board.py").write_text(HEAP_LOCKED_CTRL_C.format("boot_button"))
+    rc, out = finish(boot(tmp_path))
+    assert (rc, out.splitlines()[-1]) == (
+        0,
+        "main.py: locked skipped (Ctrl-C); the REPL is yours",
+    ), out
+
+
 def test_an_error_is_printed_logged_and_not_retried(server: ServerProc, tmp_path: Path) -> None:
     rc, out = finish(boot(board_dir(server, tmp_path, "motion", 0), EI_SIM_WIFI="no_ap"))
     # main.py ends normally: on a board the REPL starts; nothing resets into the same error

@@ -488,7 +488,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.path.insert(0, str(ROOT / "tools"))
             import romfs
 
-            cmds = romfs.deploy_commands(args.board, args.port, args.config, ca, _tool("mpremote"))
+            cmds = romfs.deploy_commands(
+                args.board, args.port, args.config, ca, _tool("mpremote"), build=args.build_dir
+            )
             extra = deploy_commands(
                 args.board, args.port, [], args.config, None,
                 examples=example_files(args.examples_dir), main=main_py, remove_main=remove_main,

@@ -127,11 +127,14 @@ def _rel(path: Path) -> str:
 
 
 def deploy_commands(
-    board: str, port: str, config: Path, ca: Path | None, mpremote: str, root: Path = ROOT
-) -> list[list[str]]:
-    """`make deploy ROMFS=1`: build build/<board>/lib.romfs, then one chained mpremote call that
-    writes it to ROMFS partition 0 and copies board.py, config.py and the CA file as usual."""
-    image = write_lib_image(root / "build" / board / "lib.romfs", BOARDS[board], lib=root / "lib")
+    board: str, port: str, config: Path, ca: Path | None, mpremote: str, root: Path = ROOT,
+    build: Path | None = None,
+) -> list[list[str]]:  # fmt: skip
+    """`make deploy ROMFS=1`: build <build>/<board>/lib.romfs (default build/), then one chained
+    mpremote call that writes it to ROMFS partition 0 and copies board.py, config.py and the CA
+    file as usual."""
+    out = (build or root / "build") / board / "lib.romfs"
+    image = write_lib_image(out, BOARDS[board], lib=root / "lib")
     cmd = [mpremote, "connect", port, "romfs", "-p", "0", "deploy", _rel(image)]
     cmd += ["+", "cp", _rel(root / "boards" / board / "board.py"), ":board.py"]
     cmd += ["+", "cp", _rel(config), ":config.py"]
