@@ -42,11 +42,9 @@ def text(out, s):
 
 
 def number(out, value):
+    """iat or interval_ms: both checked positive by ei_ingest, so an int is never negative."""
     if isinstance(value, int):
-        if value < 0:
-            head(out, 0x20, -1 - value)
-        else:
-            head(out, 0x00, value)
+        head(out, 0x00, value)
     else:
         import ei_f32cbor
 

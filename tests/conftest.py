@@ -6,6 +6,21 @@ per-example time limit flaky) and is derandomized, so a failure comes back on ev
 every machine. `HYPOTHESIS_PROFILE=explore` searches with fresh random seeds instead (more
 examples, failures saved in a database outside the repository), for hunting new bugs locally;
 tools/mutate.py uses "mutate" (no shrinking: a failure only has to be seen).
+
+Paths: pyproject.toml's `pythonpath` puts tests/, lib/ and tests/scenarios/ first; this file
+appends boards/sim, tools and tools/bench (see below). No test module touches sys.path.
+
+Shared fixtures:
+- `server`: the local ingestion server (tools/ingest_server.py, a real process on a port the
+  OS picked), one per test module: the module's tests share its data. A module sets
+  `SERVER_OPTIONS = {...}` for ServerProc's keyword arguments (keys, max_body...) and
+  `SERVER_SCHEMES = ("http", "https")` to run each of its tests against both (HTTPS with a
+  throwaway CA). A module that needs more (samples uploaded first, faults cleared for each
+  test) overrides `server` with a fixture of the same name that takes this one.
+- `fresh_server`: a server of the test's own (its own data dir), for tests that count what
+  the server stored or saw.
+- `quiet`: the library's log hook silenced for the test (`pytestmark =
+  pytest.mark.usefixtures("quiet")` in modules whose failures are expected).
 """
 
 from __future__ import annotations
@@ -13,17 +28,23 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import LIB, ROOT
+from harness import ROOT, SIM
 from hypothesis import Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
+from serverproc import ServerProc, make_test_ca
 
-# CPython tests import the board library directly: the same source that runs on MicroPython.
-if str(LIB) not in sys.path:
-    sys.path.insert(0, str(LIB))
+# Appended, not put first: boards/sim has a socket.py (the sim board's, for the scenario
+# processes) that must never shadow the standard library's in this process, and its sim.py
+# (the simulated bench) must win over tools/sim.py (the `make sim` runner, which no test
+# imports).
+for _path in (SIM, ROOT / "tools", ROOT / "tools" / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.append(str(_path))
 
 # Hypothesis keeps caches (and, exploring, its example database) in .hypothesis/ under the
 # working directory by default: the source tree. Keep them out of it.
@@ -94,3 +115,43 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else:
             print(text, file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- shared fixtures ---------------------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    schemes = getattr(metafunc.module, "SERVER_SCHEMES", None)
+    if schemes and "server" in metafunc.fixturenames:
+        metafunc.parametrize("server", schemes, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProc]:
+    """The module's ingestion server (SERVER_OPTIONS, SERVER_SCHEMES: see the docstring)."""
+    options = dict(getattr(request.module, "SERVER_OPTIONS", {}))
+    scheme = getattr(request, "param", "http")
+    base = tmp_path_factory.mktemp(f"server-{scheme}")
+    if scheme == "https":
+        options["tls"] = make_test_ca(base / "ca")
+    with ServerProc(base / "data", **options) as proc:
+        yield proc
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[ServerProc]:
+    """A server of the test's own: what it stored and saw is this test's alone."""
+    with ServerProc(tmp_path / "data") as proc:
+        yield proc
+
+
+@pytest.fixture
+def quiet() -> Iterator[None]:
+    """The library's log hook silenced for the test, then the default (print) again."""
+    import ei_log
+
+    ei_log.set_log(None)
+    yield
+    ei_log.set_log(ei_log._print_log)

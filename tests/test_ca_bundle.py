@@ -7,21 +7,18 @@ import datetime
 import json
 import socket
 import ssl
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import make_ca_bundle
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from harness import ROOT, SCENARIOS, run_micropython
-
-sys.path.insert(0, str(ROOT / "tools"))
-import make_ca_bundle  # noqa: E402
+from harness import SCENARIOS, run_micropython
 
 NOW = datetime.datetime.now(datetime.UTC)
 
@@ -111,7 +108,7 @@ class TLSServer:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[TLSServer]:
+def tls_server(tmp_path: Path) -> Iterator[TLSServer]:
     srv = TLSServer(tmp_path)
     yield srv
     srv.stop()
@@ -184,35 +181,39 @@ def _bundle(tmp: Path, name: str, roots: str, *certs: x509.Certificate) -> Path:
     return out
 
 
-def test_tls_accepts_bundle_with_the_ca_anywhere(tmp_path: Path, server: TLSServer) -> None:
+def test_tls_accepts_bundle_with_the_ca_anywhere(tmp_path: Path, tls_server: TLSServer) -> None:
     # Test CA last, after a decoy and all the default public roots.
     public = make_ca_bundle.select(make_ca_bundle.load_roots(), make_ca_bundle.DEFAULT_ROOTS)
-    certs = [server.other_ca, *public, server.ca]
+    certs = [tls_server.other_ca, *public, tls_server.ca]
     roots = ",".join(make_ca_bundle.common_name(c) for c in certs)
     bundle = _bundle(tmp_path, "with_ca", roots, *certs)
     assert len(make_ca_bundle.split_der(bundle.read_bytes())) == len(certs)
-    out = _client(bundle, server.port)
+    out = _client(bundle, tls_server.port)
     assert out == {"loaded": len(certs), "ok": True, "reply": "hello"}
 
 
-def test_tls_refuses_bundle_without_the_ca(tmp_path: Path, server: TLSServer) -> None:
+def test_tls_refuses_bundle_without_the_ca(tmp_path: Path, tls_server: TLSServer) -> None:
     public = make_ca_bundle.select(make_ca_bundle.load_roots(), make_ca_bundle.DEFAULT_ROOTS)
-    certs = [server.other_ca, *public]
+    certs = [tls_server.other_ca, *public]
     roots = ",".join(make_ca_bundle.common_name(c) for c in certs)
     bundle = _bundle(tmp_path, "without_ca", roots, *certs)
-    out = _client(bundle, server.port)
+    out = _client(bundle, tls_server.port)
     assert out["ok"] is False
     assert "not correctly signed" in out["error"] or "ValueError" in out["error"]
-    assert server.handshakes == 0
+    assert tls_server.handshakes == 0
 
 
 def test_single_cadata_call_reads_only_the_first_certificate(
-    tmp_path: Path, server: TLSServer
+    tmp_path: Path, tls_server: TLSServer
 ) -> None:
     """Why the board's loader splits the file: one load_verify_locations() call on the unix
     port (mbedTLS) takes the first DER certificate and ignores the rest."""
-    first = _bundle(tmp_path, "ca_first", "EI Test CA A,EI Test CA B", server.ca, server.other_ca)
-    second = _bundle(tmp_path, "ca_second", "EI Test CA B,EI Test CA A", server.ca, server.other_ca)
-    assert _client(first, server.port, "single")["ok"] is True
-    assert _client(second, server.port, "single")["ok"] is False
-    assert _client(second, server.port, "split")["ok"] is True
+    first = _bundle(
+        tmp_path, "ca_first", "EI Test CA A,EI Test CA B", tls_server.ca, tls_server.other_ca
+    )
+    second = _bundle(
+        tmp_path, "ca_second", "EI Test CA B,EI Test CA A", tls_server.ca, tls_server.other_ca
+    )
+    assert _client(first, tls_server.port, "single")["ok"] is True
+    assert _client(second, tls_server.port, "single")["ok"] is False
+    assert _client(second, tls_server.port, "split")["ok"] is True

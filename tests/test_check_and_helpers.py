@@ -6,23 +6,18 @@ from __future__ import annotations
 import json
 import math
 import struct
-import sys
 from array import array
 
 import ei_ingest
+import machine  # boards/sim/machine.py
 import pytest
-from harness import SIM, run_micropython
+import sim
+from bme280_reference import humidity_reference, pressure_int32_reference
+from harness import run_micropython
 from hypothesis import given
 from hypothesis import strategies as st
-
-if str(SIM) not in sys.path:
-    sys.path.insert(0, str(SIM))
-
-import machine  # noqa: E402  (boards/sim/machine.py)
-import sim  # noqa: E402
-from sensors import s16_be, s16_le  # noqa: E402
-from sensors.bme280 import BME280  # noqa: E402
-from test_drivers_registers import humidity_reference, pressure_int32_reference  # noqa: E402
+from sensors import s16_be, s16_le
+from sensors.bme280 import BME280
 
 FLT_MAX = struct.unpack(">f", b"\x7f\x7f\xff\xff")[0]
 

@@ -7,15 +7,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
+import deploy
 import pytest
 from harness import ROOT, run_micropython
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy  # noqa: E402
 
 # From the MicroPython sources and the boards' user guides (see each board.py's docstring):
 # CPU architecture for mpy-cross; device type; I2C(0) SCL/SDA (the port's defaults); the ADC
@@ -150,4 +147,5 @@ def test_board_file_runs_the_examples_on_the_sim(board: str, tmp_path: Path) -> 
 )
 def test_analog_example_on_each_esp32_board(board: str, tmp_path: Path) -> None:
     proc = run_micropython(ANALOG_ON_THE_SIM, code=True, env=sim_env(board, tmp_path))
-    assert proc.stdout.decode().split() == ["5", "True"]
+    # the last line: on a loaded machine the sampler may log "1 of 5 rows late" before it
+    assert proc.stdout.decode().splitlines()[-1].split() == ["5", "True"]

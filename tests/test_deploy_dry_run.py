@@ -10,11 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import deploy
 import pytest
 from harness import ROOT, run_micropython
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy  # noqa: E402
 
 # MicroPython's MP_NATIVE_ARCH_* numbers, stored in bits 2-7 of .mpy header byte 2 (checked
 # by compiling a @native function with each -march: x86 1, x64 2, armv6 3, armv6m 4, armv7m 5,

@@ -8,11 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import deploy
 import pytest
 from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy  # noqa: E402
 
 MISSING = "/dev/ttyEI_NO_SUCH_PORT"
 USB = [("/dev/ttyACM0", "E6614C311B8D2A35", True)]

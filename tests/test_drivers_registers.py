@@ -6,24 +6,20 @@ physical values are worked out here from the datasheets' sensitivities.
 
 from __future__ import annotations
 
-import sys
 from array import array
 
+import machine  # boards/sim/machine.py
 import pytest
-from harness import SIM
+import sim
+from bme280_reference import bme280_float, humidity_reference, pressure_int32_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-if str(SIM) not in sys.path:
-    sys.path.insert(0, str(SIM))
-
-import machine  # noqa: E402  (boards/sim/machine.py)
-import sim  # noqa: E402
-from sensors import SensorNotFound, bus_name  # noqa: E402
-from sensors.adxl345 import ADXL345  # noqa: E402
-from sensors.bme280 import BME280  # noqa: E402
-from sensors.lis3dh import LIS3DH  # noqa: E402
-from sensors.mpu6050 import MPU6050  # noqa: E402
+from sensors import SensorNotFound, bus_name
+from sensors.adxl345 import ADXL345
+from sensors.bme280 import BME280
+from sensors.lis3dh import LIS3DH
+from sensors.mpu6050 import MPU6050
+from smallint import Small
 
 G = 9.80665
 
@@ -157,31 +153,6 @@ def test_lis3dh_model_needs_the_auto_increment_bit():
 
 
 # --- BME280: the datasheet's integer compensation -------------------------------------------
-def bme280_float(cal, h, adc_t, adc_p, adc_h):
-    """The datasheet's floating-point compensation (an independent check)."""
-    t1, t2, t3, p1, p2, p3, p4, p5, p6, p7, p8, p9 = cal
-    h1, h2, h3, h4, h5, h6 = h
-    v1 = (adc_t / 16384.0 - t1 / 1024.0) * t2
-    v2 = ((adc_t / 131072.0 - t1 / 8192.0) ** 2) * t3
-    t_fine = v1 + v2
-    temp = t_fine / 5120.0
-    v1 = t_fine / 2.0 - 64000.0
-    v2 = v1 * v1 * p6 / 32768.0
-    v2 = v2 + v1 * p5 * 2.0
-    v2 = v2 / 4.0 + p4 * 65536.0
-    v1 = (p3 * v1 * v1 / 524288.0 + p2 * v1) / 524288.0
-    v1 = (1.0 + v1 / 32768.0) * p1
-    p = 1048576.0 - adc_p
-    p = (p - v2 / 4096.0) * 6250.0 / v1
-    v1 = p9 * p * p / 2147483648.0
-    v2 = p * p8 / 32768.0
-    p = p + (v1 + v2 + p7) / 16.0
-    vh = t_fine - 76800.0
-    vh = (adc_h - (h4 * 64.0 + h5 / 16384.0 * vh)) * (
-        h2 / 65536.0 * (1.0 + h6 / 67108864.0 * vh * (1.0 + h3 / 67108864.0 * vh))
-    )
-    vh = vh * (1.0 - h1 * vh / 524288.0)
-    return temp, p, min(max(vh, 0.0), 100.0)
 
 
 def test_bme280_datasheet_example():
@@ -209,38 +180,6 @@ def test_bme280_datasheet_example():
     assert precise.scale == (0.01, 1 / 256, 1 / 1024)
     phys, raw = read_physical(precise)
     assert phys[1] == pytest.approx(100653.27, abs=0.02)  # 64-bit: Pa in Q24.8
-
-
-def pressure_int32_reference(cal, t_fine, adc_p):
-    """BME280_compensate_P_int32 transcribed with C's 32-bit semantics (no rearranging)."""
-
-    def s32(x):
-        x &= 0xFFFFFFFF
-        return x - (1 << 32) if x & 0x80000000 else x
-
-    def u32(x):
-        return x & 0xFFFFFFFF
-
-    _, _, _, p1, p2, p3, p4, p5, p6, p7, p8, p9 = cal
-    var1 = s32((t_fine >> 1) - 64000)
-    var2 = s32(s32(s32((var1 >> 2) * (var1 >> 2)) >> 11) * p6)
-    var2 = s32(var2 + s32(s32(var1 * p5) << 1))
-    var2 = s32((var2 >> 2) + s32(p4 << 16))
-    var1 = s32(
-        (s32((p3 * s32(s32((var1 >> 2) * (var1 >> 2)) >> 13)) >> 3) + s32(s32(p2 * var1) >> 1))
-        >> 18
-    )
-    var1 = s32(s32((32768 + var1) * p1) >> 15)
-    if var1 == 0:
-        return 0
-    p = u32(u32(s32(1048576 - adc_p) - (var2 >> 12)) * 3125)
-    if p < 0x80000000:
-        p = u32(p << 1) // u32(var1)
-    else:
-        p = (p // u32(var1)) * 2
-    var1 = s32(s32(p9 * s32(((p >> 3) * (p >> 3)) >> 13)) >> 12)
-    var2 = s32(s32(s32(p >> 2) * p8) >> 13)
-    return u32(s32(p) + ((var1 + var2 + p7) >> 4))
 
 
 @settings(max_examples=500)
@@ -342,29 +281,6 @@ def test_bus_name_from_port_reprs(r, expected):
     assert bus_name(_Repr(r)) == expected
 
 
-SMALL = 1 << 30  # MicroPython's small ints on a 32-bit board: -2**30 .. 2**30 - 1
-
-
-class Small(int):
-    """An int that fails if any arithmetic result leaves the 32-bit boards' small-int range
-    (there, a bigger int is a heap allocation)."""
-
-    def _wrap(self, v):
-        assert -SMALL <= v < SMALL, v
-        return Small(v)
-
-
-for _name in ("add", "sub", "mul", "floordiv", "lshift", "rshift", "and", "or", "mod"):
-    for _fmt in ("__%s__", "__r%s__"):
-        _op = _fmt % _name
-        setattr(
-            Small,
-            _op,
-            (lambda op: lambda self, other: self._wrap(getattr(int, op)(self, other)))(_op),
-        )
-Small.__neg__ = lambda self: self._wrap(-int(self))  # type: ignore[method-assign]
-
-
 @settings(max_examples=300)
 @given(
     cel=st.integers(-40, 85),
@@ -387,17 +303,6 @@ def test_bme280_stays_in_small_ints(cel, adc_p, adc_h):
     assert abs(temp / 100 - cel) < 1.5
     env.pressure(Small(adc_p))
     env.humidity(Small(adc_h))
-
-
-def humidity_reference(h, t_fine, adc_h):
-    """BME280_compensate_H_int32 transcribed as printed (unbounded ints)."""
-    h1, h2, h3, h4, h5, h6 = h
-    v = t_fine - 76800
-    v = (((((adc_h << 14) - (h4 << 20) - (h5 * v)) + 16384) >> 15) * (((((((v * h6) >> 10) * (
-        ((v * h3) >> 11) + 32768)) >> 10) + 2097152) * h2 + 8192) >> 14))  # fmt: skip
-    v = v - (((((v >> 15) * (v >> 15)) >> 7) * h1) >> 4)
-    v = min(max(v, 0), 419430400)
-    return v >> 12
 
 
 @settings(max_examples=500)

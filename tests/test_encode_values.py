@@ -15,13 +15,12 @@ import io
 import os
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import ei_ingest
 import ei_sensors
 import pytest
-from harness import ROOT, SCENARIOS, SIM, run_cpython, run_micropython
+from harness import ROOT, SCENARIOS, run_cpython, run_micropython
 from scaled import check_fixed_column, json_texts
 
 G = 9.80665
@@ -217,8 +216,6 @@ def test_forwarder_lines_are_the_json_texts() -> None:
 def test_sensor_sources_record_ints_with_a_scale() -> None:
     """Sampling into floats would box a float per value on a board: the drivers give ints
     and a scale, so recording_for() makes an int recording (the kernels' fast path)."""
-    if str(SIM) not in sys.path:
-        sys.path.insert(0, str(SIM))
     import machine  # type: ignore[import-not-found]
     import sim  # type: ignore[import-not-found]
     from sensors.analog import AnalogIn

@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from daq import decode, rows, signature_valid
+import spool_common
+from daq import decode, rows
+from ei_spool import Spool
 from faultproxy import MODES, FaultProxy
 from harness import SCENARIOS, run_micropython
 from serverproc import ServerProc
-
-sys.path.insert(0, str(SCENARIOS))
-import ei_errors  # noqa: E402
-import spool_common  # noqa: E402
-from ei_spool import Spool  # noqa: E402
+from stored import duplicates_answered, server_ids
 
 WEIGHTS = {"pass": 10, "refuse": 2, "reset": 3, "stall": 1, "truncate": 3}
 SERVER_FAULTS: list[dict[str, Any]] = [
@@ -42,30 +39,7 @@ MAX_BODY = 4000  # a 20-row recording fits; big_recording() is refused with 413
 REFUSAL = "413"
 
 
-@pytest.fixture(autouse=True)
-def quiet() -> Iterator[None]:
-    ei_errors.set_log(None)
-    yield
-    ei_errors.set_log(ei_errors._print_log)
-
-
-def server_ids(server: ServerProc) -> Counter[int]:
-    """Recording id -> times stored; every stored file must be signed right and decode."""
-    found: Counter[int] = Counter()
-    for sample in server.samples():
-        raw = server.raw(sample["id"])
-        assert sample["signature"] == "valid", sample
-        assert signature_valid(raw, server.hmac_key or ""), sample["fileName"]
-        got = rows(decode(raw))
-        assert len(got) == spool_common.ROWS, sample["fileName"]
-        rid = spool_common.rid_of(got)
-        assert got == [list(spool_common.row(rid, j)) for j in range(spool_common.ROWS)]
-        found[rid] += 1
-    return found
-
-
-def duplicates_answered(server: ServerProc) -> int:
-    return sum(1 for r in server.requests_seen() if r["outcome"] == 400 and "fault" not in r)
+pytestmark = pytest.mark.usefixtures("quiet")  # the failures here are expected
 
 
 def account(found: Counter[int], failed: list[Any], put: Iterable[int]) -> None:

@@ -15,11 +15,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+import heapkit as hk
 import pytest
-from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools" / "bench"))
-import heapkit as hk  # noqa: E402
 
 NON_FINITE = ("__builtin_inf", "__builtin_nan", "(mp_float_t)inf", "(mp_float_t)nan")
 QSTR_HEADER = "QCFG(BYTES_IN_LEN, (1))\nQCFG(BYTES_IN_HASH, (2))\nQ()\n"

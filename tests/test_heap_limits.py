@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
+import heapkit as hk
 import pytest
-from harness import ROOT
 from heap_limits import GROWTH_SLACK, LIMITS, MARGIN
 from serverproc import ServerProc, TestCA, make_test_ca
-
-sys.path.insert(0, str(ROOT / "tools" / "bench"))
-import heapkit as hk  # noqa: E402
 
 HOST = "127.0.0.1"
 BENCH_KEY = "bench-hmac-key"  # the HMAC key of tools/bench/bench_heap.py
@@ -49,12 +44,7 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
     return make_test_ca(tmp_path_factory.mktemp("heap-ca"))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(
-        tmp_path_factory.mktemp("heap-data"), api_key=BENCH_API_KEY, hmac_key=BENCH_KEY
-    ) as s:
-        yield s
+SERVER_OPTIONS = {"api_key": BENCH_API_KEY, "hmac_key": BENCH_KEY}  # conftest.py's server
 
 
 def _check(interp: hk.Interp, job: str, measured: hk.Measure) -> None:

@@ -5,38 +5,23 @@ files are decoded here (cbor2, json) and their signatures checked with the stdli
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ei_http
+import ei_robust
 import pytest
+import spool_common
 from daq import decode, signature_valid
+from ei_spool import Spool
 from harness import SCENARIOS, run_micropython
 from serverproc import ServerProc
-
-sys.path.insert(0, str(SCENARIOS))
-import ei_errors  # noqa: E402
-import ei_http  # noqa: E402
-import ei_robust  # noqa: E402
-import spool_common  # noqa: E402
-from ei_spool import Spool  # noqa: E402
 
 IAT = 1764150000
 CLOCK_IAT = 1764150077
 
 
-@pytest.fixture(autouse=True)
-def quiet() -> Iterator[None]:
-    ei_errors.set_log(None)
-    yield
-    ei_errors.set_log(ei_errors._print_log)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("data")) as s:
-        yield s
+pytestmark = pytest.mark.usefixtures("quiet")  # the failures here are expected
 
 
 def client(server: ServerProc, cls: Any = ei_http.Client, **kw: Any) -> Any:

@@ -6,20 +6,17 @@ runtimes."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import ei_errors
+import ei_http
+import ei_robust
 import pytest
+import spool_common
+from ei_spool import Spool
 from harness import SCENARIOS, refusing_port, run_micropython
 from serverproc import ServerProc
-
-sys.path.insert(0, str(SCENARIOS))
-import ei_errors  # noqa: E402
-import ei_http  # noqa: E402
-import ei_robust  # noqa: E402
-import spool_common  # noqa: E402
-from ei_spool import Spool  # noqa: E402
 
 API_KEY = "ei_API-KEY-SECRET-0123456789abcdef"
 HMAC_KEY = "HMAC-KEY-SECRET-fedcba9876543210"

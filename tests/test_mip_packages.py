@@ -8,16 +8,13 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import deploy
 import pytest
 from harness import ROOT, run_micropython
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy  # noqa: E402
 
 PACKAGES = [ROOT / "package.json", ROOT / "package-sensors.json"]
 

@@ -3,12 +3,8 @@ real, compilable change in the right place (the mutation run is only as good as 
 
 from __future__ import annotations
 
-import sys
-
+import mutate
 from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import mutate  # noqa: E402
 
 SOURCE = '''"""Docstring: 24 < 25 is not code."""
 

@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import browser
 import pytest
-from harness import ROOT
 from samplefiles import small_json, upload_all
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from serverproc import ServerProc
-
-sys.path.insert(0, str(ROOT / "tools"))
-import browser  # noqa: E402
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BIG = 100_000
 WAIT = 30  # seconds to wait for something to appear (a bound, not a timing assertion)
@@ -47,10 +43,10 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("browser") / "data") as proc:
-        proc.samples_by_name = upload_all(proc, BIG)  # type: ignore[attr-defined]
-        yield proc
+def server(server: ServerProc) -> ServerProc:
+    """conftest.py's server with the sample files uploaded (samples_by_name: what was stored)."""
+    server.samples_by_name = upload_all(server, BIG)  # type: ignore[attr-defined]
+    return server
 
 
 def until(driver: Any, condition: Callable[[Any], Any]) -> Any:

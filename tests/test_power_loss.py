@@ -24,15 +24,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 from harness import MICROPYPATH, ROOT, SCENARIOS, micropython_path, run_micropython
 from serverproc import ServerProc
-from test_faults import duplicates_answered, server_ids
-
-sys.path.insert(0, str(SCENARIOS))
+from stored import duplicates_answered, server_ids
 
 RUNS = 80
 SCRIPT = SCENARIOS / "spool_power.py"

@@ -12,13 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import heapkit as hk
 import pytest
+import romfs
 from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "tools" / "bench"))
-import heapkit as hk  # noqa: E402
-import romfs  # noqa: E402
 
 DUMP = """
 import ei_ingest, hashlib, binascii

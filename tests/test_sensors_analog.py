@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from array import array
 
+import machine
 import pytest
-from harness import SIM
+import sim
 from hypothesis import given
 from hypothesis import strategies as st
-
-if str(SIM) not in sys.path:
-    sys.path.insert(0, str(SIM))
-
-import machine  # noqa: E402
-import sim  # noqa: E402
-from sensors.analog import AnalogIn  # noqa: E402
-from test_drivers_registers import Small  # noqa: E402  (an int that must stay < 2**30)
+from sensors.analog import AnalogIn
+from smallint import Small  # an int that must stay < 2**30
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,6 @@ from serverproc import ServerProc
 G = 9.80665
 UPLOADERS = ["motion", "analog", "audio"]
 SECRET = "wifi-SECRET-pw"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("data")) as s:
-        yield s
 
 
 def write_config(server: ServerProc, folder: Path, **settings: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 from harness import ROOT, run_micropython
 from hypothesis import given
 from hypothesis import strategies as st
-from test_drivers_registers import Small  # an int that fails at 2**30
+from smallint import Small  # an int that fails at 2**30
 
 G = 9.80665
 

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import struct
-import sys
 from array import array
 
 import ei_ingest
+import machine
 import pytest
-from harness import SIM, run_micropython
+import sim
+from harness import run_micropython
 from hypothesis import given
 from hypothesis import strategies as st
-
-if str(SIM) not in sys.path:
-    sys.path.insert(0, str(SIM))
-
-import machine  # noqa: E402
-import sim  # noqa: E402
-from sensors import i2s_mic  # noqa: E402
-from sensors.i2s_mic import I2SMic  # noqa: E402
+from sensors import i2s_mic
+from sensors.i2s_mic import I2SMic
 
 
 def expected(slots, shift):

@@ -7,7 +7,6 @@ real connection from this machine would come from loopback, which the budget nev
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,10 @@ from unittest import mock
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
-from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-from ingest.app import ServerConfig, make_app  # noqa: E402
-from ingest.auth import COOKIE, SECURITY_KEY, Security, Sessions  # noqa: E402
-from ingest.budget import FailureBudget  # noqa: E402
-from ingest.store import SampleStore  # noqa: E402
+from ingest.app import ServerConfig, make_app
+from ingest.auth import COOKIE, SECURITY_KEY, Security, Sessions
+from ingest.budget import FailureBudget
+from ingest.store import SampleStore
 
 KEY = "ei_budget_test_key_0123456789"
 

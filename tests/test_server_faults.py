@@ -16,19 +16,14 @@ from serverproc import ServerProc
 VECTOR = (VECTORS / "docs-example-compact.json").read_bytes()
 
 
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("faults") / "data") as proc:
-        yield proc
-
-
 @pytest.fixture
-def server(shared_server: ServerProc) -> Iterator[ServerProc]:
-    """One server for the module, with no queued fault and an empty log for every test."""
-    shared_server.clear_faults()
-    shared_server.clear_requests_seen()
-    yield shared_server
-    shared_server.clear_faults()
+def server(server: ServerProc) -> Iterator[ServerProc]:
+    """conftest.py's server (one for the module), with no queued fault and an empty log for
+    every test."""
+    server.clear_faults()
+    server.clear_requests_seen()
+    yield server
+    server.clear_faults()
 
 
 def new_samples(server: ServerProc, before: set[int]) -> list[str]:

@@ -12,7 +12,6 @@ import hmac
 import http.client
 import json
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import cbor2
@@ -22,10 +21,7 @@ from serverproc import ServerProc, sign_cbor, sign_json
 KEY = "formats-test-key"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("formats") / "data", hmac_key=KEY) as proc:
-        yield proc
+SERVER_OPTIONS = {"hmac_key": KEY}  # conftest.py's server
 
 
 def doc(

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import test_upload as board
+import uploadscenario
 from cryptography import x509
 from harness import ROOT
 from samplefiles import small_json
@@ -290,8 +290,10 @@ def test_board_uploads_over_tls_with_the_generated_der(
 ) -> None:
     der = tmp_path / "ca.der"
     assert make_local_der(tls_lan.data_dir, der).returncode == 0
-    args = board.client_args(tls_lan, tls=True, ca=str(der), device_name=f"lan-{runtime}")
-    out = board.upload(runtime, tmp_path, args, dict(label="lan", iat=1764000000 + len(runtime)))
+    args = uploadscenario.client_args(tls_lan, tls=True, ca=str(der), device_name=f"lan-{runtime}")
+    out = uploadscenario.upload(
+        runtime, tmp_path, args, dict(label="lan", iat=1764000000 + len(runtime))
+    )
     assert "stored" in out, out
     (sample,) = [s for s in tls_lan.samples() if s["fileName"] == out["stored"]]
     assert sample["signature"] == "valid" and sample["deviceName"] == f"lan-{runtime}"
@@ -299,7 +301,7 @@ def test_board_uploads_over_tls_with_the_generated_der(
     wrong = tmp_path / "other.der"
     wrong.write_bytes(other.ca_der)
     before = len(tls_lan.samples())
-    refused = board.upload(
+    refused = uploadscenario.upload(
         runtime, tmp_path, dict(args, ca=str(wrong)), dict(label="lan", iat=1764000007)
     )
     assert refused["error"] == "TLSError" and not refused["retryable"], refused

@@ -7,7 +7,6 @@ still answer, and the index and the data directory must be exactly as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,13 +369,15 @@ CASES.append(
 )
 
 
+SERVER_OPTIONS = {"hmac_key": HMAC_KEY, "max_body": MAX_BODY}  # conftest.py's server
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    base = tmp_path_factory.mktemp("malformed")
-    with ServerProc(base / "data", hmac_key=HMAC_KEY, max_body=MAX_BODY) as proc:
-        stored = proc.post_data("training", DUPLICATE_BODY, file_name="dup.json")
-        assert stored.status == 200, stored.text()
-        yield proc
+def server(server: ServerProc) -> ServerProc:
+    """conftest.py's server, holding one file already (the duplicate the tests send again)."""
+    stored = server.post_data("training", DUPLICATE_BODY, file_name="dup.json")
+    assert stored.status == 200, stored.text()
+    return server
 
 
 def _snapshot(server: ServerProc) -> tuple[list[dict[str, object]], list[str]]:

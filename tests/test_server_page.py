@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,10 +29,10 @@ BIG = 100_000
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("page") / "data") as proc:
-        proc.samples_by_name = upload_all(proc, BIG)  # type: ignore[attr-defined]
-        yield proc
+def server(server: ServerProc) -> ServerProc:
+    """conftest.py's server with the sample files uploaded (samples_by_name: what was stored)."""
+    server.samples_by_name = upload_all(server, BIG)  # type: ignore[attr-defined]
+    return server
 
 
 def page_get(server: ServerProc, path: str, headers: dict[str, str] | None = None) -> Any:

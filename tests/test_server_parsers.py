@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import math
 import struct
-import sys
 from typing import Any
 
 import cbor2
-from harness import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-sys.path.append(str(ROOT / "tools"))
-
-from ingest.cbor_reader import BinaryRef, CborError, decode_cbor  # noqa: E402
+from ingest.cbor_reader import BinaryRef, CborError, decode_cbor
 
 scalars = (
     st.none()

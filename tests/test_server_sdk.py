@@ -13,11 +13,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from serverproc import ServerProc, make_test_ca
+from serverproc import ServerProc
 
 SDK_SCRIPT = r"""
 import json, sys
@@ -55,14 +53,7 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module", params=["http", "https"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProc]:
-    base = tmp_path_factory.mktemp(f"sdk-{request.param}")
-    tls = make_test_ca(base / "ca") if request.param == "https" else None
-    with ServerProc(base / "data", tls=tls) as proc:
-        yield proc
+SERVER_SCHEMES = ("http", "https")  # conftest.py's server: every test against both
 
 
 def test_python_sdk_uploads_a_file_and_a_data_acquisition_object(

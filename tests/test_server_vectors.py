@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import http.client
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness import VECTORS
-from serverproc import ServerProc, make_test_ca
+from serverproc import ServerProc
 
 CBOR_VECTOR = VECTORS / "docs-example.cbor"
 JSON_VECTOR = VECTORS / "docs-example-compact.json"
 
 
-@pytest.fixture(scope="module", params=["http", "https"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProc]:
-    base = tmp_path_factory.mktemp(f"vectors-{request.param}")
-    tls = make_test_ca(base / "ca") if request.param == "https" else None
-    with ServerProc(base / "data", tls=tls) as proc:
-        yield proc
+SERVER_SCHEMES = ("http", "https")  # conftest.py's server: every test against both
 
 
 def _by_id(server: ServerProc, sample_id: int) -> dict[str, object]:

@@ -9,25 +9,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
+import deploy
 import pytest
 from harness import ROOT, micropython_path
 from serverproc import ServerProc
 
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy  # noqa: E402
-
 SECRET = "boot-SECRET-pw"
 COUNTDOWN = "main.py: {}.main() in {} ms; Ctrl-C or hold BOOT for the REPL"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("data")) as s:
-        yield s
 
 
 def board_dir(server: ServerProc, folder: Path, example: str, delay_ms: int) -> Path:

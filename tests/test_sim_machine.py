@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from array import array
 
+import machine
 import pytest
-from harness import ROOT, SIM, run_micropython
-
-if str(SIM) not in sys.path:
-    sys.path.insert(0, str(SIM))
-
-import machine  # noqa: E402
-import sim  # noqa: E402
+import sim
+from harness import ROOT, run_micropython
 
 
 @pytest.fixture(autouse=True)

@@ -9,36 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
+import ei_errors
+import ei_http
 import pytest
+import spool_common
 from daq import decode, rows, signature_valid
+from ei_errors import AuthError, ConnectionFailed
+from ei_spool import Spool, SpoolFull
 from faultproxy import FaultProxy
 from harness import SCENARIOS, refusing_port, run_micropython
 from serverproc import ServerProc
-from test_faults import server_ids
+from stored import server_ids
 
-sys.path.insert(0, str(SCENARIOS))
-import ei_errors  # noqa: E402
-import ei_http  # noqa: E402
-import spool_common  # noqa: E402
-from ei_errors import AuthError, ConnectionFailed  # noqa: E402
-from ei_spool import Spool, SpoolFull  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def quiet() -> Iterator[None]:
-    ei_errors.set_log(None)
-    yield
-    ei_errors.set_log(ei_errors._print_log)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path / "data") as s:
-        yield s
+pytestmark = pytest.mark.usefixtures("quiet")  # the failures here are expected
 
 
 def make_spool(path: Path, **kw: object) -> Spool:
@@ -84,24 +69,26 @@ def test_put_writes_a_signed_file_and_its_metadata(tmp_path: Path) -> None:
     assert spool.used == sum((tmp_path / "s" / n).stat().st_size for n in files(tmp_path / "s")[:4])
 
 
-def test_order_and_sequence_survive_a_restart(tmp_path: Path, server: ServerProc) -> None:
+def test_order_and_sequence_survive_a_restart(tmp_path: Path, fresh_server: ServerProc) -> None:
     spool = make_spool(tmp_path / "s")
     for rid in range(10, 15):
         spool.put(spool_common.recording(rid), label=f"r{rid}")
     again = make_spool(tmp_path / "s")  # a reboot
     assert len(again) == 5
-    client = plain_client(server.port)
+    client = plain_client(fresh_server.port)
     assert again.flush(client, limit=2) == 2
     assert len(again) == 3
     assert again.put(spool_common.recording(15), label="r15") == 6, "numbers never go back"
     assert again.flush(client) == 4
-    stored = [s["label"] for s in sorted(server.samples(), key=lambda s: s["id"])]
+    stored = [s["label"] for s in sorted(fresh_server.samples(), key=lambda s: s["id"])]
     assert stored == [f"r{rid}" for rid in range(10, 16)], "oldest first"
     assert files(tmp_path / "s") == ["failed"]
     assert make_spool(tmp_path / "s").put(spool_common.recording(16)) == 1, "empty: restart at 1"
 
 
-def test_crash_leftovers_are_cleaned_never_uploaded(tmp_path: Path, server: ServerProc) -> None:
+def test_crash_leftovers_are_cleaned_never_uploaded(
+    tmp_path: Path, fresh_server: ServerProc
+) -> None:
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(20), label="kept")
     d = tmp_path / "s"
@@ -117,13 +104,13 @@ def test_crash_leftovers_are_cleaned_never_uploaded(tmp_path: Path, server: Serv
     assert files(d / "failed") == []
     assert len(again) == 1
     assert again.put(spool_common.recording(21)) == 4, "numbers seen in leftovers are skipped"
-    assert again.flush(plain_client(server.port)) == 2
-    assert sorted(server_ids(server)) == [20, 21]
+    assert again.flush(plain_client(fresh_server.port)) == 2
+    assert sorted(server_ids(fresh_server)) == [20, 21]
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "metadata", "missing"])
 def test_a_damaged_file_goes_to_failed_never_sent(
-    tmp_path: Path, server: ServerProc, damage: str
+    tmp_path: Path, fresh_server: ServerProc, damage: str
 ) -> None:
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(30), label="bad")
@@ -141,10 +128,12 @@ def test_a_damaged_file_goes_to_failed_never_sent(
     else:
         data.unlink()
     spool = make_spool(d) if damage == "missing" else spool
-    assert spool.flush(plain_client(server.port)) == 1
+    assert spool.flush(plain_client(fresh_server.port)) == 1
     assert len(spool) == 0
-    assert [s["label"] for s in server.samples()] == ["fine"], "the damaged file was never sent"
-    assert len(server.requests_seen()) == 1
+    assert [s["label"] for s in fresh_server.samples()] == ["fine"], (
+        "the damaged file was never sent"
+    )
+    assert len(fresh_server.requests_seen()) == 1
     ((seq, why),) = spool.failed()
     assert seq == 1
     expected = {
@@ -160,51 +149,58 @@ def test_a_damaged_file_goes_to_failed_never_sent(
 
 @pytest.mark.parametrize("status", [400, 413])
 def test_refused_file_moves_to_failed_with_the_server_text(
-    tmp_path: Path, server: ServerProc, status: int
+    tmp_path: Path, fresh_server: ServerProc, status: int
 ) -> None:
     spool = make_spool(tmp_path / "s")
     for rid in (40, 41, 42):
         spool.put(spool_common.recording(rid), label=f"r{rid}")
-    server.set_fault(status=status, body=f"no thanks ({status})", count=1)
-    assert spool.flush(plain_client(server.port)) == 2, "refused one, the flush went on"
+    fresh_server.set_fault(status=status, body=f"no thanks ({status})", count=1)
+    assert spool.flush(plain_client(fresh_server.port)) == 2, "refused one, the flush went on"
     ((seq, why),) = spool.failed()
     assert seq == 1 and f"no thanks ({status})" in why and str(status) in why
     assert files(tmp_path / "s" / "failed") == ["00000001.cbor", "00000001.s", "00000001.why"]
-    assert sorted(server_ids(server)) == [41, 42]
+    assert sorted(server_ids(fresh_server)) == [41, 42]
 
 
 def test_a_wrong_key_keeps_every_file_pending_until_it_is_fixed(
-    tmp_path: Path, server: ServerProc
+    tmp_path: Path, fresh_server: ServerProc
 ) -> None:
     spool = make_spool(tmp_path / "s")
     for rid in (50, 51, 52):
         spool.put(spool_common.recording(rid))
     wrong = ei_http.Client(
-        "ei_wrong", spool_common.HMAC_KEY, "SIM", host="127.0.0.1", port=server.port, tls=False
+        "ei_wrong",
+        spool_common.HMAC_KEY,
+        "SIM",
+        host="127.0.0.1",
+        port=fresh_server.port,
+        tls=False,
     )
     for _ in range(3):  # a collect loop flushing each cycle with a typo in the key
         with pytest.raises(AuthError):
             spool.flush(wrong)
     assert len(spool) == 3 and spool.failed() == [], "a 401 says nothing about the file"
-    assert spool.flush(plain_client(server.port)) == 3, "the fixed key delivers everything"
-    assert sorted(server_ids(server)) == [50, 51, 52]
+    assert spool.flush(plain_client(fresh_server.port)) == 3, "the fixed key delivers everything"
+    assert sorted(server_ids(fresh_server)) == [50, 51, 52]
 
 
 @pytest.mark.parametrize("status", [403, 404, 421, 408, 429, 502])
 def test_answers_about_anything_but_the_file_keep_it_pending(
-    tmp_path: Path, server: ServerProc, status: int
+    tmp_path: Path, fresh_server: ServerProc, status: int
 ) -> None:
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(53))
-    server.set_fault(status=status, body=f"not about the file ({status})", count=1)
+    fresh_server.set_fault(status=status, body=f"not about the file ({status})", count=1)
     with pytest.raises(ei_errors.IngestionError) as e:
-        spool.flush(plain_client(server.port))
+        spool.flush(plain_client(fresh_server.port))
     assert e.value.status == status and not e.value.refuses_file
     assert len(spool) == 1 and spool.failed() == []
-    assert spool.flush(plain_client(server.port)) == 1 and server_ids(server) == {53: 1}
+    assert spool.flush(plain_client(fresh_server.port)) == 1 and server_ids(fresh_server) == {53: 1}
 
 
-def test_retryable_failure_stops_and_keeps_the_file(tmp_path: Path, server: ServerProc) -> None:
+def test_retryable_failure_stops_and_keeps_the_file(
+    tmp_path: Path, fresh_server: ServerProc
+) -> None:
     spool = make_spool(tmp_path / "s")
     for rid in (60, 61):
         spool.put(spool_common.recording(rid))
@@ -212,39 +208,43 @@ def test_retryable_failure_stops_and_keeps_the_file(tmp_path: Path, server: Serv
         spool.flush(plain_client(port))
     assert len(spool) == 2 and spool.failed() == []
     assert "00000001.s" in files(tmp_path / "s"), "marked as sent at least once"
-    server.set_fault(status=503, count=1)
+    fresh_server.set_fault(status=503, count=1)
     with pytest.raises(ei_errors.ServerError):
-        spool.flush(plain_client(server.port))
+        spool.flush(plain_client(fresh_server.port))
     assert len(spool) == 2
-    assert spool.flush(plain_client(server.port)) == 2
-    assert sorted(server_ids(server)) == [60, 61]
+    assert spool.flush(plain_client(fresh_server.port)) == 2
+    assert sorted(server_ids(fresh_server)) == [60, 61]
 
 
-def test_lost_answer_then_duplicate_counts_as_delivered(tmp_path: Path, server: ServerProc) -> None:
+def test_lost_answer_then_duplicate_counts_as_delivered(
+    tmp_path: Path, fresh_server: ServerProc
+) -> None:
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(70))
-    with FaultProxy(server.port) as proxy:
+    with FaultProxy(fresh_server.port) as proxy:
         proxy.queue("truncate")  # the server stores the file; its answer never arrives
         with pytest.raises(ConnectionFailed):
             spool.flush(plain_client(proxy.port))
-    assert len(spool) == 1 and server_ids(server) == {70: 1}
-    make_spool(tmp_path / "s").flush(plain_client(server.port))  # after a reboot, even
-    assert server_ids(server) == {70: 1}
-    assert [r["outcome"] for r in server.requests_seen()] == [200, 400]
+    assert len(spool) == 1 and server_ids(fresh_server) == {70: 1}
+    make_spool(tmp_path / "s").flush(plain_client(fresh_server.port))  # after a reboot, even
+    assert server_ids(fresh_server) == {70: 1}
+    assert [r["outcome"] for r in fresh_server.requests_seen()] == [200, 400]
     assert files(tmp_path / "s") == ["failed"] and files(tmp_path / "s" / "failed") == []
 
 
-def test_duplicate_on_a_first_attempt_is_a_refusal(tmp_path: Path, server: ServerProc) -> None:
+def test_duplicate_on_a_first_attempt_is_a_refusal(
+    tmp_path: Path, fresh_server: ServerProc
+) -> None:
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(80))
     spool.put(spool_common.recording(80))  # the same bytes again
-    assert spool.flush(plain_client(server.port)) == 1
+    assert spool.flush(plain_client(fresh_server.port)) == 1
     ((seq, why),) = spool.failed()
     assert seq == 2 and "duplicate" in why
-    assert server_ids(server) == {80: 1}
+    assert server_ids(fresh_server) == {80: 1}
 
 
-def test_full_spool_refuses_and_drops_nothing(tmp_path: Path, server: ServerProc) -> None:
+def test_full_spool_refuses_and_drops_nothing(tmp_path: Path, fresh_server: ServerProc) -> None:
     spool = make_spool(tmp_path / "s", max_bytes=2000)
     accepted = []
     with pytest.raises(SpoolFull):
@@ -254,14 +254,14 @@ def test_full_spool_refuses_and_drops_nothing(tmp_path: Path, server: ServerProc
     assert 1 <= len(accepted) < 30 and len(spool) == len(accepted)
     assert spool.used <= 2000
     assert not [n for n in files(tmp_path / "s") if n.endswith(".tmp")]
-    assert spool.flush(plain_client(server.port)) == len(accepted)
-    assert sorted(server_ids(server)) == accepted
+    assert spool.flush(plain_client(fresh_server.port)) == len(accepted)
+    assert sorted(server_ids(fresh_server)) == accepted
     spool.put(spool_common.recording(200))  # room again
     assert len(spool) == 1
 
 
-def test_spool_on_littlefs_in_micropython(tmp_path: Path, server: ServerProc) -> None:
-    proc = run_micropython(SCENARIOS / "spool_lfs.py", str(server.port), "300")
+def test_spool_on_littlefs_in_micropython(tmp_path: Path, fresh_server: ServerProc) -> None:
+    proc = run_micropython(SCENARIOS / "spool_lfs.py", str(fresh_server.port), "300")
     out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     assert "00000006.d.tmp" in out["before_reboot"] and "00000007.cbor" in out["before_reboot"]
     assert out["after_reboot"] == [
@@ -272,7 +272,7 @@ def test_spool_on_littlefs_in_micropython(tmp_path: Path, server: ServerProc) ->
     assert out["full"] and "flash is full" in out["full"], out
     assert out["puts_until_full"] > 5 and out["temps_after_full"] == []
     assert out["pending_after_full"] == out["files_after_full"] == out["puts_until_full"]
-    assert sorted(server_ids(server)) == list(range(300, 305))
+    assert sorted(server_ids(fresh_server)) == list(range(300, 305))
 
 
 def test_collecting_offline_never_imports_the_network(tmp_path: Path) -> None:
@@ -288,15 +288,15 @@ def test_collecting_offline_never_imports_the_network(tmp_path: Path) -> None:
     assert proc.stdout.decode().strip().splitlines()[-1] == "[]"
 
 
-def test_keys_come_from_a_client(tmp_path: Path, server: ServerProc) -> None:
-    c = plain_client(server.port, device_name="from-client")
+def test_keys_come_from_a_client(tmp_path: Path, fresh_server: ServerProc) -> None:
+    c = plain_client(fresh_server.port, device_name="from-client")
     spool = Spool(str(tmp_path / "s"), client=c)
     spool.put(spool_common.recording(400))
     raw = (tmp_path / "s" / "00000001.cbor").read_bytes()
     assert signature_valid(raw, spool_common.HMAC_KEY)
     assert decode(raw)["payload"]["device_name"] == "from-client"
     assert decode(raw)["payload"]["device_type"] == "SIM"
-    assert spool.flush(c) == 1 and server_ids(server) == {400: 1}
+    assert spool.flush(c) == 1 and server_ids(fresh_server) == {400: 1}
 
 
 def test_certificate_error_stops_the_flush_and_keeps_the_file(tmp_path: Path) -> None:
@@ -305,14 +305,14 @@ def test_certificate_error_stops_the_flush_and_keeps_the_file(tmp_path: Path) ->
 
     ca = make_test_ca(tmp_path / "ca")
     other = make_test_ca(tmp_path / "other")
-    with ServerProc(tmp_path / "data", tls=ca) as server:
+    with ServerProc(tmp_path / "data", tls=ca) as fresh_server:
         spool = make_spool(tmp_path / "s")
         spool.put(spool_common.recording(500))
         with pytest.raises(TLSError):
-            spool.flush(plain_client(server.port, tls=True, ca=other.ca_der))
+            spool.flush(plain_client(fresh_server.port, tls=True, ca=other.ca_der))
         assert len(spool) == 1 and spool.failed() == [], "not the file's fault: it waits"
-        assert spool.flush(plain_client(server.port, tls=True, ca=ca.ca_der)) == 1
-        assert server_ids(server) == {500: 1}
+        assert spool.flush(plain_client(fresh_server.port, tls=True, ca=ca.ca_der)) == 1
+        assert server_ids(fresh_server) == {500: 1}
 
 
 class FakeClock:
@@ -361,7 +361,7 @@ def test_flush_budget_on_a_fake_clock(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_full_flash_while_moving_to_failed(
-    tmp_path: Path, server: ServerProc, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fresh_server: ServerProc, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import builtins
 
@@ -375,14 +375,14 @@ def test_full_flash_while_moving_to_failed(
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(700))
     spool.put(spool_common.recording(701))
-    server.set_fault(status=400, body="values refused", count=2)
+    fresh_server.set_fault(status=400, body="values refused", count=2)
     monkeypatch.setattr(ei_spool, "open", full_in_failed, raising=False)
     for _ in range(2):  # a collect loop: the error is clear, the next cycle goes on
         with pytest.raises(ei_spool.SpoolError) as e:
-            spool.flush(plain_client(server.port))
+            spool.flush(plain_client(fresh_server.port))
         assert "stays pending" in str(e.value) and "flash is full" in str(e.value)
         assert "values refused" in str(e.value)
         assert len(spool) == 2 and files(tmp_path / "s" / "failed") == []
     monkeypatch.undo()
-    assert make_spool(tmp_path / "s").flush(plain_client(server.port)) == 2
-    assert sorted(server_ids(server)) == [700, 701]
+    assert make_spool(tmp_path / "s").flush(plain_client(fresh_server.port)) == 2
+    assert sorted(server_ids(fresh_server)) == [700, 701]

@@ -8,7 +8,6 @@ bytes given (a captive portal, a redirect). The server's listing is the oracle f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,6 @@ RUNTIMES = {"mpy": run_micropython, "cpy": run_cpython}
 PORTAL = http(
     200, b"<html><title>Cafe Wi-Fi</title>Accept the terms</html>", "Content-Type: text/html"
 )
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("data")) as s:
-        yield s
 
 
 def steps(

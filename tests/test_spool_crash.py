@@ -13,22 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ei_errors
 import ei_ingest
 import ei_spool
 import ei_spool_failed
 import pytest
+import spool_common
 from ei_errors import DuplicateError, InvalidError
-from harness import SCENARIOS
-
-sys.path.insert(0, str(SCENARIOS))
-import spool_common  # noqa: E402
 
 
 class Crash(BaseException):
@@ -125,11 +120,7 @@ class Server:
         return opts["name"]
 
 
-@pytest.fixture(autouse=True)
-def quiet() -> Iterator[None]:
-    ei_errors.set_log(None)
-    yield
-    ei_errors.set_log(ei_errors._print_log)
+pytestmark = pytest.mark.usefixtures("quiet")  # the failures here are expected
 
 
 def spool_at(path: Path) -> ei_spool.Spool:

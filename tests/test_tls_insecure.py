@@ -7,20 +7,17 @@ difference. CPython in-process and the micropython interpreter (mbedTLS)."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import ei_errors
+import ei_http
 import pytest
+import spool_common
 from daq import decode, signature_valid
+from ei_errors import TLSError
 from harness import SCENARIOS, run_micropython
 from serverproc import ServerProc, TestCA, make_test_ca
-
-sys.path.insert(0, str(SCENARIOS))
-import ei_errors  # noqa: E402
-import ei_http  # noqa: E402
-import spool_common  # noqa: E402
-from ei_errors import TLSError  # noqa: E402
 
 WARNING = "TLS certificate checks are OFF for {} (insecure=True)"
 

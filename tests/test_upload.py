@@ -7,26 +7,16 @@ status, and its stored bytes are decoded independently here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from daq import decode, rows
-from harness import SCENARIOS, run_cpython, run_micropython
 from serverproc import ServerProc, TestCA, make_test_ca
+from uploadscenario import ROWS, client_args, client_args_for_port, find, upload
 
-XYZ = [["accX", "m/s2"], ["accY", "m/s2"], ["accZ", "m/s2"]]
-ROWS = [[i * 97 % 2000 - 1000, -i, 32767 - i] for i in range(250)]
-RUNTIMES = {"mpy": run_micropython, "cpy": run_cpython}
 UNIQUE = {"mpy": 1700000001, "cpy": 1700000002, "cbor": 1, "json": 2}  # distinct files per case
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    with ServerProc(tmp_path_factory.mktemp("data")) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -38,38 +28,6 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
 def tls_server(tmp_path_factory: pytest.TempPathFactory, ca: TestCA) -> Iterator[ServerProc]:
     with ServerProc(tmp_path_factory.mktemp("tlsdata"), tls=ca) as s:
         yield s
-
-
-def client_args(server: ServerProc, **kw: Any) -> dict[str, Any]:
-    args: dict[str, Any] = dict(
-        api_key=server.api_key, hmac_key=server.hmac_key, device_type="SIM-BOARD",
-        device_name="02:00:00:00:00:01", host="127.0.0.1", port=server.port, tls=False,
-        timeout=5,
-    )  # fmt: skip
-    args.update(kw)
-    return args
-
-
-def upload(
-    runtime: str, tmp_path: Path, client: dict[str, Any], upload: dict[str, Any],
-    recording: dict[str, Any] | None = None, via_file: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    spec = {
-        "client": client,
-        "upload": upload,
-        "recording": recording or {"sensors": XYZ, "interval_ms": 10, "rows": ROWS},
-        "via_file": via_file,
-    }
-    path = tmp_path / f"upload-{runtime}.json"
-    path.write_text(json.dumps(spec))
-    proc = RUNTIMES[runtime](SCENARIOS / "upload.py", str(path), timeout=60)
-    return dict(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
-
-
-def find(server: ServerProc, name: str) -> dict[str, Any]:
-    matches = [s for s in server.samples() if s["fileName"] == name]
-    assert len(matches) == 1, f"{name} stored {len(matches)} times"
-    return matches[0]
 
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
@@ -205,15 +163,6 @@ def test_https_refuses_wrong_host_name(runtime: str, tmp_path: Path) -> None:
 def test_https_without_ca_is_refused_before_connecting(tmp_path: Path) -> None:
     out = upload("mpy", tmp_path, client_args_for_port(1, tls=True), {})
     assert out["error"] == "ValueError" and "HTTPS needs a CA certificate" in out["text"]
-
-
-def client_args_for_port(port: int, **kw: Any) -> dict[str, Any]:
-    args: dict[str, Any] = dict(
-        api_key="ei_x", hmac_key="k", device_type="SIM", host="127.0.0.1", port=port, tls=False,
-        timeout=2,
-    )  # fmt: skip
-    args.update(kw)
-    return args
 
 
 # --- what goes wrong --------------------------------------------------------------------------

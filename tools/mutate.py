@@ -19,6 +19,15 @@ but in the tree it is pointed at, one mutant at a time, with ~800 mutants for ei
 source tree), runs one copy per worker, and uses a short list of operators that model real
 slips.
 
+Speed (a module has hundreds of mutants, a test set takes a minute): the unmutated baseline
+run is traced first (tools/mutate_plugin.py) to learn which tests run each line of the module in
+CPython, which start subprocesses (micropython runs lib/ out of the tracer's sight) and how long
+each takes. A mutant's run then starts with the tests that ran its line, fastest first, then
+those that start subprocesses, then the rest: every test still runs for a survivor, but a killed
+mutant is usually killed by the first test. Each test has its own time limit (a hanging mutant
+is stopped in seconds). A second baseline run in reverse order checks that the tests do not
+depend on their order; if they do, only whole files are moved to the front.
+
 Reports go to build/mutate/<module>.md (score, survivors with their diffs) and .json.
 """
 
@@ -129,6 +138,7 @@ class Mutant:
     before: str  # the source line before and after
     after: str
     source: str  # the whole mutated file
+    stmt_line: int = 0  # the first line of the statement the change is in (what a tracer sees)
     outcome: str = ""  # killed, survived, timeout
     seconds: float = 0.0
     failed_test: str = ""
@@ -273,11 +283,22 @@ def mutants(module: str) -> list[Mutant]:
     return mutants_of(module, (ROOT / "lib" / f"{module}.py").read_text())
 
 
+def _statement_lines(finder: _Finder, tree: ast.Module) -> list[tuple[int, int, int]]:
+    """(start, end, first line) of every statement, the smallest spans first."""
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt):
+            start, end = finder.span(node)
+            spans.append((end - start, start, end, node.lineno))
+    return [(start, end, line) for _, start, end, line in sorted(spans)]
+
+
 def mutants_of(module: str, text: str) -> list[Mutant]:
     """Every mutant of the source `text`: each compiles, and no two are the same file."""
     tree = ast.parse(text)
     finder = _Finder(text)
     finder.visit(tree)
+    statements = _statement_lines(finder, tree)
     skip = _skipped_lines(text, tree)
     out: list[Mutant] = []
     seen: set[str] = set()
@@ -293,7 +314,8 @@ def mutants_of(module: str, text: str) -> list[Mutant]:
         seen.add(source)
         before = text.splitlines()[line - 1]
         after = source.splitlines()[line - 1]
-        out.append(Mutant(module, len(out) + 1, line, kind, before, after, source))
+        stmt_line = next((n for a, b, n in statements if a <= start < b), line)
+        out.append(Mutant(module, len(out) + 1, line, kind, before, after, source, stmt_line))
     return out
 
 
@@ -320,13 +342,16 @@ def _limit_files() -> None:
 
 
 def _run_tests(
-    copy: Path, tests: list[str], timeout: float, scratch: Path
+    copy: Path, tests: list[str], timeout: float, scratch: Path, **plugin_env: str
 ) -> tuple[str, float, str]:
     """Run the tests in `copy`; their temporary files go to `scratch` (emptied afterwards).
     The whole process group goes when the run ends: a hung micropython child of a killed
-    pytest would otherwise run (and write) on."""
+    pytest would otherwise run (and write) on. `plugin_env`: MUTATE_* settings for
+    tools/mutate_plugin.py."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="mutate")
-    cmd = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(copy / "tools"), env.get("PYTHONPATH")]))
+    env.update(plugin_env)
+    cmd = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "mutate_plugin"]
     cmd += [f"--basetemp={scratch}"] + [f"tests/{t}" for t in tests]
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -351,7 +376,32 @@ def _run_tests(
     if proc.returncode == 0:
         return "survived", seconds, ""
     failed = [ln for ln in out.splitlines() if ln.startswith(("FAILED", "ERROR"))]
-    return "killed", seconds, failed[0][:200] if failed else out[-200:]
+    why = failed[0][:200] if failed else out[-200:]
+    return "timeout" if "MutantTimeout" in why else "killed", seconds, why
+
+
+@dataclass
+class Baseline:
+    """What the traced unmutated run saw (tools/mutate_plugin.py's record)."""
+
+    lines: dict[str, list[int]]  # test id -> lines of the module it ran in-process
+    spawns: list[str]  # tests that started a subprocess
+    durations: dict[str, float]
+    order: list[str]
+    any_order: bool = True  # False: the tests depend on their order; move whole files only
+
+    def plan(self, m: Mutant) -> dict[str, object]:
+        """The order and time limits of a mutant's run (tools/mutate_plugin.py's plan)."""
+        covering = [t for t in self.order if {m.line, m.stmt_line} & set(self.lines.get(t, ()))]
+        first = sorted(covering, key=self.durations.__getitem__)
+        spawning = (set(self.spawns) & set(self.order)) - set(first)
+        first += sorted(spawning, key=self.durations.__getitem__)
+        if not self.any_order:
+            files = list(dict.fromkeys(t.split("::")[0] for t in first))
+            first = [t for f in files for t in self.order if t.split("::")[0] == f]
+        # A limit well above the test's traced (slower) baseline: only a hang goes past it.
+        limits = {t: 3 * d + 20 for t, d in self.durations.items()}
+        return {"first": first, "limits": limits}
 
 
 class _Worker:
@@ -362,13 +412,35 @@ class _Worker:
         self.scratch = base / f"tmp{n}"  # pytest's tmp_path: outside the copy, per worker
         _copy_repo(self.copy)
 
-    def run(self, m: Mutant, tests: list[str], timeout: float) -> Mutant:
+        self.plan_path = base / f"plan{n}.json"
+
+    def record(self, module: str, tests: list[str]) -> tuple[Baseline, float]:
+        """The traced baseline run, then the same tests in reverse order (unmutated)."""
+        out = self.plan_path.with_suffix(".record.json")
+        target = str(self.copy / "lib" / f"{module}.py")
+        outcome, seconds, why = _run_tests(
+            self.copy, tests, 1800, self.scratch, MUTATE_RECORD=str(out), MUTATE_TARGET=target
+        )
+        if outcome != "survived":
+            raise SystemExit(f"{module}: the tests fail without any mutant: {why}")
+        base = Baseline(**json.loads(out.read_text()))
+        self.plan_path.write_text(json.dumps({"reverse": True}))
+        outcome, _, why = _run_tests(
+            self.copy, tests, 3 * seconds + 60, self.scratch, MUTATE_PLAN=str(self.plan_path)
+        )
+        if outcome != "survived":
+            print(f"{module}: the tests fail in reverse order ({why}): whole files are moved")
+            base.any_order = False
+        return base, seconds
+
+    def run(self, m: Mutant, tests: list[str], timeout: float, base: Baseline) -> Mutant:
         target = self.copy / "lib" / f"{m.module}.py"
         original = target.read_text()
         target.write_text(m.source)
+        self.plan_path.write_text(json.dumps(base.plan(m)))
         try:
             m.outcome, m.seconds, m.failed_test = _run_tests(
-                self.copy, tests, timeout, self.scratch
+                self.copy, tests, timeout, self.scratch, MUTATE_PLAN=str(self.plan_path)
             )
         finally:
             target.write_text(original)
@@ -383,11 +455,11 @@ def run_module(
     print(f"{module}: {len(found)} mutants, tests: {' '.join(tests)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ei-mutate-") as tmp:
         workers = [_Worker(Path(tmp), n) for n in range(jobs)]
-        outcome, seconds, why = _run_tests(workers[0].copy, tests, 1800, workers[0].scratch)
-        if outcome != "survived":
-            raise SystemExit(f"{module}: the tests fail without any mutant: {why}")
+        base, seconds = workers[0].record(module, tests)
         timeout = 3 * seconds + 60
-        print(f"{module}: unmutated tests pass in {seconds:.0f} s; timeout {timeout:.0f} s")
+        print(
+            f"{module}: unmutated tests pass in {seconds:.0f} s (traced); timeout {timeout:.0f} s"
+        )
         free = list(workers)
         done: list[Mutant] = []
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -396,7 +468,7 @@ def run_module(
             while queue or pending:
                 while queue and free:
                     w = free.pop()
-                    pending[pool.submit(w.run, queue.pop(0), tests, timeout)] = w
+                    pending[pool.submit(w.run, queue.pop(0), tests, timeout, base)] = w
                 ready, _ = concurrent.futures.wait(
                     pending, return_when=concurrent.futures.FIRST_COMPLETED
                 )

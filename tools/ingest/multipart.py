@@ -57,7 +57,12 @@ def boundary_of(content_type: str) -> str:
 
 
 def _parse_part(raw: bytes, index: int) -> Part:
-    head, sep, data = raw.partition(b"\r\n\r\n")
+    # The header section ends at the first empty line (RFC 2046 5.1.1): a part that starts
+    # with CRLF has no headers at all, and its first lines are data, not headers.
+    if raw.startswith(b"\r\n"):
+        head, sep, data = b"", b"\r\n", raw[2:]
+    else:
+        head, sep, data = raw.partition(b"\r\n\r\n")
     if not sep:
         raise MultipartError(f"part {index}: no blank line after its headers")
     if len(head) > MAX_PART_HEADERS:
@@ -83,10 +88,15 @@ def _parse_part(raw: bytes, index: int) -> Part:
 def parse_multipart(body: bytes, content_type: str, max_parts: int = MAX_PARTS) -> list[Part]:
     """Every part of a multipart/form-data body, in order (at most ``max_parts``)."""
     delimiter = b"--" + boundary_of(content_type).encode("latin-1")
-    start = body.find(delimiter)
-    if start == -1:
-        raise MultipartError("multipart body does not contain its boundary")
-    position = start + len(delimiter)
+    # A delimiter starts a line (RFC 2046 5.1.1): the body's first bytes, or right after a
+    # CRLF. The same bytes mid-line belong to the preamble.
+    if body.startswith(delimiter):
+        position = len(delimiter)
+    else:
+        start = body.find(b"\r\n" + delimiter)
+        if start == -1:
+            raise MultipartError("multipart body does not contain its boundary at a line start")
+        position = start + 2 + len(delimiter)
     parts: list[Part] = []
     while True:
         if body.startswith(b"--", position):
