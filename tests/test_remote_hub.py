@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 from typing import Any
 
 import cbor2
 import pytest
-from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-from ingest.cbor_writer import encode_cbor  # noqa: E402
-from ingest.remote_hub import UPLOAD_GRACE_S, RemoteHub, SamplingError  # noqa: E402
-from ingest.remote_ws import keepalive_action  # noqa: E402
-from ingest.store import NewSample, StoredSample  # noqa: E402
+from ingest.cbor_writer import encode_cbor
+from ingest.remote_hub import UPLOAD_GRACE_S, RemoteHub, SamplingError
+from ingest.remote_ws import keepalive_action
+from ingest.store import NewSample, StoredSample
 
 
 class FakeClock:
