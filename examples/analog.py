@@ -7,7 +7,7 @@ LABEL / CATEGORY / FORMAT and prints the stored file name: the same config.py as
 """
 
 import board
-import ei_sensors
+import ei_sampler
 import uplink
 
 ROWS = 200  # defaults when config.py does not set ROWS / INTERVAL_MS
@@ -17,8 +17,8 @@ INTERVAL_MS = 10  # 100 Hz
 def collect(rows=ROWS, interval_ms=INTERVAL_MS, source=None):
     """Sample the channel in volts; returns (recording, late rows)."""
     adc = source or board.analog("adc")
-    rec = ei_sensors.recording_for((adc,), interval_ms, rows)
-    late = ei_sensors.sample((adc,), rec)
+    rec = ei_sampler.recording_for((adc,), interval_ms, rows)
+    late = ei_sampler.sample((adc,), rec)
     return rec, late
 
 

@@ -26,7 +26,7 @@ import ei_errors
 import ei_ingest
 import ei_net
 import ei_robust
-import ei_sensors
+import ei_sampler
 import ei_spool
 from ei_errors import IngestionError
 from sensors.mpu6050 import MPU6050
@@ -84,7 +84,7 @@ def main(cycles=None):
     spool = make_spool(config, device_name)
     print("collect: %d recordings waiting from before the reset" % len(spool))
     imu = MPU6050(board.i2c(), accel_range=2, gyro_range=250)
-    rec = ei_sensors.recording_for(
+    rec = ei_sampler.recording_for(
         (imu,), _setting(config, "INTERVAL_MS", 10), _setting(config, "ROWS", 200)
     )
     client = None
@@ -93,7 +93,7 @@ def main(cycles=None):
     while cycles is None or done < cycles:
         done += 1
         rec.clear()
-        ei_sensors.sample((imu,), rec)
+        ei_sampler.sample((imu,), rec)
         try:
             seq = spool.put(
                 rec,

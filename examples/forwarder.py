@@ -14,7 +14,7 @@ On the simulated board: make sim EXAMPLE=forwarder (200 lines), or
 import sys
 
 import board
-import ei_sensors
+import ei_forward
 from sensors.mpu6050 import MPU6050
 
 INTERVAL_MS = 10  # 100 Hz
@@ -22,7 +22,7 @@ INTERVAL_MS = 10  # 100 Hz
 
 def main(rows=None, interval_ms=INTERVAL_MS, stream=None, i2c=None):
     imu = MPU6050(i2c or board.i2c(), accel_range=2, gyro_range=250)
-    fw = ei_sensors.Forwarder((imu,), stream=stream)
+    fw = ei_forward.Forwarder((imu,), stream=stream)
     return fw.run(interval_ms, rows)
 
 

@@ -11,7 +11,7 @@ and `make deploy MAIN=motion` runs it at every boot. On the simulated board:
 """
 
 import board
-import ei_sensors
+import ei_sampler
 import uplink
 from sensors.mpu6050 import MPU6050
 
@@ -22,8 +22,8 @@ INTERVAL_MS = 10  # 100 Hz
 def collect(rows=ROWS, interval_ms=INTERVAL_MS, i2c=None):
     """Sample accelerometer + gyroscope; returns (recording, late rows)."""
     imu = MPU6050(i2c or board.i2c(), accel_range=2, gyro_range=250)
-    rec = ei_sensors.recording_for((imu,), interval_ms, rows)
-    late = ei_sensors.sample((imu,), rec)
+    rec = ei_sampler.recording_for((imu,), interval_ms, rows)
+    late = ei_sampler.sample((imu,), rec)
     return rec, late
 
 

@@ -25,7 +25,7 @@ import board
 import ei_ingest
 import ei_net
 import ei_remote
-import ei_sensors
+import ei_sampler
 from sensors.mpu6050 import MPU6050
 
 ROWS = 1000  # the longest sample: 10 s at 100 Hz
@@ -48,7 +48,7 @@ def main(stop=None):
 
     imu = MPU6050(board.i2c(), accel_range=2, gyro=False)
     # First, while the heap is still in one piece: the buffer is one block.
-    rec = ei_sensors.recording_for((imu,), 10, getattr(config, "REMOTE_ROWS", None) or ROWS)
+    rec = ei_sampler.recording_for((imu,), 10, getattr(config, "REMOTE_ROWS", None) or ROWS)
     ei_net.connect(
         config.WIFI_SSID,
         config.WIFI_PASSWORD,

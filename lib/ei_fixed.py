@@ -9,7 +9,7 @@ readings (small ints on a 32-bit board, machine words in viper). For |raw| < 2**
 within 0.5 + 2**-22 units of the last decimal of raw * scale, and identifies the reading:
 round(text / scale) == raw.
 
-One implementation serves ei_json (scaled rows) and ei_sensors.Forwarder (serial lines):
+One implementation serves ei_json (scaled rows) and ei_forward.Forwarder (serial lines):
 `plan()` prepares the per-axis factors once per file, `rows16` (viper, int16/uint16 buffers)
 and `rows` (plain Python, any int buffer, CPython) write the same bytes.
 

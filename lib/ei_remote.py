@@ -1,6 +1,6 @@
 """Edge Impulse remote management on the board: Studio (or the local server) starts sampling.
 
-    rec = ei_sensors.recording_for((imu,), 10, 1000)     # first: its buffer is one block
+    rec = ei_sampler.recording_for((imu,), 10, 1000)     # first: its buffer is one block
     dev = ei_remote.Device("ws://192.168.1.10:4802", config.API_KEY, client,
                            ei_net.mac(), board.DEVICE_TYPE, spool=spool)
     dev.add_sensor("Accelerometer", (imu,), rec)
@@ -118,8 +118,8 @@ class Device:
         self._owed = None
 
     def add_sensor(self, name, sources, rec, rates=None):
-        """Offer `sources` (ei_sensors sources, read together) as sensor `name`, sampled into
-        `rec` (ei_sensors.recording_for(sources, ...)). The rates announced are those of
+        """Offer `sources` (ei_sampler sources, read together) as sensor `name`, sampled into
+        `rec` (ei_sampler.recording_for(sources, ...)). The rates announced are those of
         `rates` (Hz; default RATES) whose interval is at least twice what a read of all the
         sources takes here; returns them."""
         _text("name", name)
@@ -337,13 +337,13 @@ class Device:
         return sensor, rows, interval, label, parts[2], path, key
 
     def _sample(self, sensor, rows, interval, label, category, path, key):
-        import ei_sensors
+        import ei_sampler
 
         self._send('{"sample":true}')
         rec = sensor[2]
         rec.clear()
         rec.interval_ms = int(interval) if interval == int(interval) else interval
-        sampler = ei_sensors.Sampler(sensor[1], rec)
+        sampler = ei_sampler.Sampler(sensor[1], rec)
         gc.collect()
         self._send('{"sampleStarted":true}')
         try:

@@ -17,8 +17,9 @@ import struct
 import subprocess
 from pathlib import Path
 
+import ei_forward
 import ei_ingest
-import ei_sensors
+import ei_sampler
 import pytest
 from harness import ROOT, SCENARIOS, run_cpython, run_micropython
 from scaled import check_fixed_column, json_texts
@@ -201,7 +202,7 @@ def test_forwarder_lines_are_the_json_texts() -> None:
 
     src = Source()
     sink = io.BytesIO()
-    fw = ei_sensors.Forwarder((src,), stream=sink)
+    fw = ei_forward.Forwarder((src,), stream=sink)
     rec = ei_ingest.Recording(src.axes, 10, 600, "h", SCALES)
     for i in range(600):
         src.value = (i * 7919) % 65536 - 32768
@@ -233,7 +234,7 @@ def test_sensor_sources_record_ints_with_a_scale() -> None:
         "AnalogIn RP2040 temperature": AnalogIn(4, port="rp2"),
     }
     for name, src in sources.items():
-        rec = ei_sensors.recording_for((src,), 10, 4)
+        rec = ei_sampler.recording_for((src,), 10, 4)
         assert rec.typecode in "hi", name
         assert rec.scale is not None and all(isinstance(s, float) for s in rec.scale), name
     sim.reset_bench()
@@ -310,4 +311,4 @@ def test_forwarder_refuses_bad_decimals(decimals: object) -> None:
         scale = (0.01,)
 
     with pytest.raises(ValueError, match="decimals must be an int from 0 to 20"):
-        ei_sensors.Forwarder((Source(),), stream=io.BytesIO(), decimals=decimals)
+        ei_forward.Forwarder((Source(),), stream=io.BytesIO(), decimals=decimals)

@@ -39,7 +39,7 @@ def test_every_lib_file_is_in_exactly_one_package() -> None:
     assert sorted(listed) == sorted(in_lib), "run: python tools/deploy.py packages --tracked"
     assert len(listed) == len(set(listed))
     core = {src for _, src in _urls(PACKAGES[0])}
-    assert "lib/ei_net.py" in core and "lib/ei_sensors.py" not in core
+    assert "lib/ei_net.py" in core and "lib/ei_sampler.py" not in core
     assert all(not s.startswith("lib/sensors/") for s in core)
 
 
@@ -98,7 +98,7 @@ def test_mip_installs_core_then_sensors(repo_server: tuple[str, list[str]], tmp_
         assert (target / dest).read_bytes() == (ROOT / src).read_bytes()
     out = _in_target(
         target,
-        "import sensors, sensors.mpu6050, ei_sensors\n"
+        "import sensors, sensors.mpu6050, ei_sampler\n"
         "g = round(sensors.STANDARD_GRAVITY * 1000)\n"
         "print(sensors.__file__, sensors.mpu6050.MPU6050.__name__, g)",
     )

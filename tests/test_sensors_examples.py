@@ -11,7 +11,7 @@ PRELUDE = "import sys, json\nsys.path.append('examples')\n"
 # follow it (sim.freeze), so no row can be late on a loaded machine and the values are those at
 # exactly 0, 10, 20, ... ms.
 FAKE_CLOCK = """
-import ei_sensors, sim
+import ei_sampler, sim
 class FakeClock:
     def __init__(self):
         self.t = 0
@@ -26,7 +26,7 @@ class FakeClock:
         if us > 0:
             self.t += us
             sim.freeze(self.t)
-ei_sensors.CLOCK = FakeClock()
+ei_sampler.CLOCK = FakeClock()
 """
 
 

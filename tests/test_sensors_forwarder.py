@@ -6,7 +6,7 @@ import io
 import re
 from array import array
 
-import ei_sensors
+import ei_forward
 import pytest
 from harness import ROOT, run_micropython
 from hypothesis import given
@@ -31,7 +31,7 @@ class Fixed:
 
 def line_for(values, scale, decimals=None):
     out = io.BytesIO()
-    fw = ei_sensors.Forwarder((Fixed(values, scale),), stream=out, decimals=decimals)
+    fw = ei_forward.Forwarder((Fixed(values, scale),), stream=out, decimals=decimals)
     fw.write_row()
     return out.getvalue().decode()
 
@@ -69,7 +69,7 @@ def test_forwarder_from_micropython_sim_board():
 
 
 def test_forwarder_lines_from_a_row_buffer():
-    fw = ei_sensors.Forwarder((Fixed([0, 0], (0.01, 0.01)),), stream=io.BytesIO())
+    fw = ei_forward.Forwarder((Fixed([0, 0], (0.01, 0.01)),), stream=io.BytesIO())
     n = fw.format_row(array("h", [-1234, 99]))
     assert bytes(fw._line[:n]) == b"-12.34,0.99\n"
 
@@ -78,7 +78,7 @@ def test_float_sources_are_refused():
     src = Fixed([1], (1.0,))
     src.typecode = "f"
     with pytest.raises(ValueError, match="ints"):
-        ei_sensors.Forwarder((src,))
+        ei_forward.Forwarder((src,))
 
 
 @given(
@@ -86,7 +86,7 @@ def test_float_sources_are_refused():
     scale=st.sampled_from([G / 16384, G / 2048, 1 / 131, 1 / 16.4, 0.0039 * G, 0.01, 1e-6]),
 )
 def test_format_int16_stays_in_small_ints(raw, scale):
-    fw = ei_sensors.Forwarder((Fixed([0], (scale,)),), stream=io.BytesIO())
+    fw = ei_forward.Forwarder((Fixed([0], (scale,)),), stream=io.BytesIO())
 
     class Row:
         def __getitem__(self, k):

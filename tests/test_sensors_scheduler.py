@@ -1,4 +1,4 @@
-"""ei_sensors.sample(): deadline schedule under a fake clock that wraps at 2**30 us.
+"""ei_sampler.sample(): deadline schedule under a fake clock that wraps at 2**30 us.
 
 The expected timeline comes from a model written here (unbounded ints, no wraparound), not
 from the library: row k is due at start + k * interval; a row read more than interval/2
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import ei_ingest
-import ei_sensors
+import ei_sampler
 import pytest
 from harness import SCENARIOS, run_cpython, run_micropython
 from hypothesis import given, settings
@@ -132,7 +132,7 @@ def test_any_read_durations_match_the_model(interval, start, costs):
     clock = FakeClock(start)
     src = CostSource(clock, costs)
     rec = ei_ingest.Recording(src.axes, interval_ms=interval / 1000, capacity=len(costs))
-    late = ei_sensors.sample((src,), rec, clock=clock, collect=False)
+    late = ei_sampler.sample((src,), rec, clock=clock, collect=False)
     m_late, m_reads, m_end = model(len(costs), interval, start, lambda k: costs[k])
     assert late == m_late
     assert src.reads == [t % PERIOD for t in m_reads]
@@ -155,19 +155,19 @@ def test_rows_and_offsets_of_combined_sources():
                 buf[off + i] = self.base + i
 
     a, b = Src(3, "a"), Src(2, "b")
-    rec = ei_sensors.recording_for((a, b), 5, 4)
+    rec = ei_sampler.recording_for((a, b), 5, 4)
     assert rec.sensors == (("a0", "u"), ("a1", "u"), ("a2", "u"), ("b0", "u"), ("b1", "u"))
     assert rec.scale == (1.0, 2.0, 3.0, 1.0, 2.0)
     assert rec.typecode == "h"
     clock = FakeClock(5)
-    assert ei_sensors.sample((a, b), rec, rows=3, clock=clock, collect=False) == 0
+    assert ei_sampler.sample((a, b), rec, rows=3, clock=clock, collect=False) == 0
     assert len(rec) == 3
     assert list(rec.buffer)[:15] == [10, 11, 12, 20, 21] * 3
     assert clock.t == 5 + 3 * 5000
     with pytest.raises(ValueError, match="room for 1"):
-        ei_sensors.sample((a, b), rec, rows=2, clock=clock)
+        ei_sampler.sample((a, b), rec, rows=2, clock=clock)
     with pytest.raises(ValueError, match="3 values per row, recording has 5"):
-        ei_sensors.sample((a,), rec, clock=clock)
+        ei_sampler.sample((a,), rec, clock=clock)
 
 
 def test_recording_for_widens_typecode():
@@ -178,21 +178,21 @@ def test_recording_for_widens_typecode():
         def read_into(self, buf, off):
             buf[off] = 0
 
-    assert ei_sensors.recording_for((S("h", "a"), S("i", "b")), 10, 2).typecode == "i"
-    assert ei_sensors.recording_for((S("h", "a"), S("f", "b")), 10, 2).typecode == "f"
-    assert ei_sensors.recording_for((S("h", "a"),), 10, 2).typecode == "h"
+    assert ei_sampler.recording_for((S("h", "a"), S("i", "b")), 10, 2).typecode == "i"
+    assert ei_sampler.recording_for((S("h", "a"), S("f", "b")), 10, 2).typecode == "f"
+    assert ei_sampler.recording_for((S("h", "a"),), 10, 2).typecode == "h"
 
 
 def test_host_ticks_shim_wraps_like_the_boards():
     if hasattr(__import__("time"), "ticks_us"):
         pytest.skip("running with real ticks")
-    add, diff = ei_sensors.ticks_add, ei_sensors.ticks_diff
+    add, diff = ei_sampler.ticks_add, ei_sampler.ticks_diff
     assert add(PERIOD - 1, 1) == 0
     assert add(0, -1) == PERIOD - 1
     assert diff(0, PERIOD - 1) == 1
     assert diff(PERIOD - 1, 0) == -1
     assert diff(add(12345, 1 << 28), 12345) == 1 << 28
-    assert 0 <= ei_sensors.ticks_us() < PERIOD
+    assert 0 <= ei_sampler.ticks_us() < PERIOD
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,7 @@ def test_fractional_intervals_do_not_drift(interval_ms, rows):
     clock = FakeClock(start)
     src = CostSource(clock, [3] * rows)
     rec = ei_ingest.Recording(src.axes, interval_ms=interval_ms, capacity=rows)
-    assert ei_sensors.sample((src,), rec, clock=clock, collect=False) == 0
+    assert ei_sampler.sample((src,), rec, clock=clock, collect=False) == 0
     # the interval is kept to the nanosecond: at most 0.5 ns per row of drift (0.0015 ppm of
     # 1000/3 ms), against 1 us per row (3000 ppm) if it were cut to whole microseconds
     for k in (0, 1, 2, 3, rows // 2, rows - 1):

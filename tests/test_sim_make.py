@@ -129,3 +129,22 @@ def test_unknown_example_lists_the_others(tmp_path: Path) -> None:
     assert "no example 'nope'" in proc.stderr
     assert "analog, audio, collect, forwarder, motion" in proc.stderr
     assert "local ingestion server" not in proc.stdout  # checked before anything starts
+
+
+@pytest.mark.parametrize("boot", [False, True])
+def test_make_sim_remote_plays_studio(tmp_path: Path, boot: bool) -> None:
+    """The board connects to the server's websocket; the runner, as the person in Studio,
+    starts a 1 s sample on the listed device; the board records and uploads it, is stopped
+    (a stop file, or Ctrl-C through main.py) and the server with it."""
+    args = ["remote", "--work-dir", str(tmp_path)] + (["--boot", "--boot-delay-ms", "0"] * boot)
+    proc = sim(*args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert re.search(r"^sim: Studio lists 02:e1:5a:00:00:01; starting sampling$", out, re.M), out
+    stored = re.search(r"^stored as (idle\.\w+\.cbor) \(sample 1, 100 rows, signature valid\)$",
+                       out, re.M)  # fmt: skip
+    assert stored, out
+    assert table(out) == [[stored.group(1), "idle", "training", "100", "valid"]]
+    if boot:
+        assert "main.py: remote stopped by Ctrl-C" in out
+    assert_stopped(server_port(out))

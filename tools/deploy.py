@@ -31,8 +31,8 @@ board needs a deploy first (lib/, board.py, config.py, uplink.py). `reset` reset
 which then runs its main.py. Before any of these talk to a board, the port is checked: a
 missing one is named, with what to do (`mpremote devs`, PORT=auto).
 
-`packages` writes package.json (the core library: lib/ei_*.py except ei_sensors.py) and
-package-sensors.json (lib/ei_sensors.py and lib/sensors/) for mip:
+`packages` writes package.json (the core library: lib/ei_*.py except ei_sampler.py and
+ei_forward.py) and package-sensors.json (those two and lib/sensors/) for mip:
     mpremote mip install github:<owner>/<repo>
     mpremote mip install github:<owner>/<repo>/package-sensors.json
 With --check it only says whether the files are up to date (exit 1 if not); with --tracked it
@@ -361,7 +361,7 @@ def package_files(sources: Sequence[Path] | None = None) -> dict[Path, dict[str,
     sensors: list[list[str]] = []
     for rel in lib_sources() if sources is None else sources:
         entry = [rel.as_posix(), f"lib/{rel.as_posix()}"]
-        if rel.parts[0] == "sensors" or rel.name == "ei_sensors.py":
+        if rel.parts[0] == "sensors" or rel.name in ("ei_sampler.py", "ei_forward.py"):
             sensors.append(entry)
         else:
             core.append(entry)

@@ -2,6 +2,7 @@
 
     with LocalServer(data_dir) as server:   # a free 127.0.0.1 port, stopped on exit
         server.port, server.api_key, server.hmac_key, server.samples()
+        server.remote_port                  # its remote management websocket (another port)
 
 Used by `make demo` and the benchmarks; the tests have their own richer helper
 (tests/serverproc.py).
@@ -38,6 +39,7 @@ class LocalServer:
         self.api_key = api_key or "ei_local_" + secrets.token_hex(16)
         self.hmac_key = hmac_key or secrets.token_hex(16)
         self.port = 0
+        self.remote_port = 0  # the remote management websocket's (ws://127.0.0.1:<port>)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LocalServer:
@@ -51,6 +53,9 @@ class LocalServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             line = self._proc.stdout.readline().decode()
+            ws = re.search(r"remote management listening on wss?://\S+:(\d+)", line)
+            if ws:  # printed before the ingestion port's line
+                self.remote_port = int(ws.group(1))
             m = re.search(r"listening on https?://[^:]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))

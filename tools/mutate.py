@@ -98,13 +98,20 @@ TESTS: dict[str, list[str]] = {
         "test_net_time.py",
     ],
     "ei_net": ["test_net_wifi.py", "test_net_time.py"],
-    "ei_sensors": [
+    "ei_sampler": [
         "test_sensors_scheduler.py",
         "test_sensors_analog.py",
         "test_sensors_i2s.py",
         "test_sensors_forwarder.py",
         "test_sensors_examples.py",
     ],  # fmt: skip
+    "ei_forward": [
+        "test_sensors_forwarder.py",
+        "test_encode_values.py",
+        "test_sensors_examples.py",
+    ],
+    "ei_ws": ["test_ws.py", "test_remote_faults.py", "test_remote_e2e.py"],
+    "ei_remote": ["test_remote_faults.py", "test_remote_e2e.py", "test_remote_cli.py"],
     "sensors/__init__": ["test_drivers_registers.py", "test_check_and_helpers.py"],
     "sensors/bme280": ["test_drivers_registers.py", "test_check_and_helpers.py"],
     "sensors/mpu6050": ["test_drivers_registers.py", "test_sensors_examples.py"],

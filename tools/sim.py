@@ -1,6 +1,6 @@
 """`make sim EXAMPLE=<name>`: try any example on the simulated board against a local server.
 
-    python tools/sim.py motion                 # or analog, audio, collect, forwarder
+    python tools/sim.py motion                 # or analog, audio, collect, forwarder, remote
     python tools/sim.py motion --boot          # through main.py, as after make deploy MAIN=motion
     EI_SIM_WIFI=wrong_password python tools/sim.py motion      # a fault switch (README)
 
@@ -8,8 +8,11 @@ Starts the local ingestion server (tools/local_server.py) on a free 127.0.0.1 po
 config.py for it (host, port, keys, plain HTTP) into build/sim/ (--work-dir), runs the example
 in the micropython interpreter with the sim board (boards/sim: Wi-Fi, clock, sensors), prints
 what the server stored, and stops the server. The example's own output streams as it runs.
-Examples that never end on a board run a bounded number of rounds here (SIM_CALLS). The sim's
-switches (EI_SIM_*) in the environment reach the example. Exits with the example's status.
+Examples that never end on a board run a bounded number of rounds here (SIM_CALLS); `remote`
+connects to the server's remote management websocket, and this runner plays the person in
+Studio: it starts one sample (1 s, label idle) on the listed board, follows it until stored,
+then stops the board. The sim's switches (EI_SIM_*) in the environment reach the example.
+Exits with the example's status.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,10 +32,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import deploy  # noqa: E402
+import remote as studio  # noqa: E402 (tools/remote.py: Studio's calls, as its CLI makes them)
 from local_server import LocalServer  # noqa: E402
 
-# How each example runs on the sim when its main() would never return on a board.
-SIM_CALLS = {"forwarder": "main(200)", "collect": "main(3)"}
+# How each example runs on the sim when its main() would never return on a board. The remote
+# example serves Studio until STOP_FILE appears in the board's folder (the runner writes it once
+# the sample it asked for is stored).
+STOP_FILE = "sim-stop"
+SIM_CALLS = {
+    "forwarder": "main(200)",
+    "collect": "main(3)",
+    "remote": f"main(lambda: {STOP_FILE!r} in __import__('os').listdir())",
+}
+REMOTE_SAMPLE = {"label": "idle", "length_ms": 1000, "interval_ms": 10.0}  # what "Studio" asks
 WIFI_SSID = "sim-lab"  # what the sim's access point accepts: any name and password
 
 
@@ -83,7 +97,7 @@ def print_stored(samples: list[dict[str, Any]]) -> None:
 
 # What a run leaves in the work dir; removed first, so each run starts as a fresh board (a
 # spool from an earlier run was signed with that run's key).
-BOARD_FILES = ("config.py", "main.py", "main.log", "spool")
+BOARD_FILES = ("config.py", "main.py", "main.log", "spool", STOP_FILE)
 
 
 def fresh_board(work_dir: Path) -> None:
@@ -106,7 +120,11 @@ def run(
         LocalServer(Path(tmp) / "data") as server,
     ):
         print(f"sim: local ingestion server on http://127.0.0.1:{server.port}")
-        config = write_config(work_dir, server)
+        remote = example == "remote"
+        settings: dict[str, Any] = {}
+        if remote:  # the board connects to this server's websocket, as to Studio's
+            settings = {"REMOTE_URL": f"ws://127.0.0.1:{server.remote_port}", "REMOTE_ROWS": 200}
+        config = write_config(work_dir, server, **settings)
         print(f"sim: board files in {deploy._rel(work_dir)} ({config.name} for this server)")
         if boot:
             main_py = deploy.render_main(example, work_dir / "main.py", delay_ms=boot_delay_ms)
@@ -117,13 +135,19 @@ def run(
             cmd = [micropython(), "-c", f"import {example}\n{example}.{call}"]
             print(f"sim: {example}.{call}")
         sys.stdout.flush()
-        try:
-            rc = subprocess.run(
-                cmd, cwd=work_dir, env=board_env(work_dir), timeout=timeout
-            ).returncode
-        except subprocess.TimeoutExpired:
-            print(f"sim: {example} still running after {timeout:.0f} s: stopped", file=sys.stderr)
-            rc = 124
+        if remote:
+            board = subprocess.Popen(cmd, cwd=work_dir, env=board_env(work_dir))
+            rc = studio_takes_a_sample(server, board, work_dir, boot, timeout)
+        else:
+            try:
+                rc = subprocess.run(
+                    cmd, cwd=work_dir, env=board_env(work_dir), timeout=timeout
+                ).returncode
+            except subprocess.TimeoutExpired:
+                print(
+                    f"sim: {example} still running after {timeout:.0f} s: stopped", file=sys.stderr
+                )
+                rc = 124
         samples = server.samples()
     print()
     print_stored(samples)
@@ -131,6 +155,53 @@ def run(
     if rc != 0:
         print(f"sim: {example} stopped with an error (exit {rc})", file=sys.stderr)
     return rc
+
+
+def wait_for_device(api: studio.Api, board: subprocess.Popen[bytes], timeout: float) -> str | None:
+    """The deviceId of the first connected device, once the board has said hello."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and board.poll() is None:
+        for device in api.call("GET", "/devices")["devices"]:
+            if device["remote_mgmt_connected"]:
+                return str(device["deviceId"])
+        time.sleep(0.2)
+    return None
+
+
+def studio_takes_a_sample(
+    server: LocalServer, board: subprocess.Popen[bytes], work_dir: Path, boot: bool, timeout: float
+) -> int:
+    """What a person does in Studio: wait for the board in the device list, click "Start
+    sampling" (1 s, label idle, 100 Hz), follow the request until its upload is stored. Then
+    the board is stopped: STOP_FILE, or Ctrl-C through main.py. The board's exit status, or 1
+    if the sample did not arrive."""
+    api = studio.Api(f"http://127.0.0.1:{server.port}", server.api_key, None, "1")
+    done = False
+    try:
+        device = wait_for_device(api, board, timeout)
+        if device is None:
+            print("sim: the board never connected to remote management", file=sys.stderr)
+        else:
+            print(f"sim: Studio lists {device}; starting sampling", flush=True)
+            ask = argparse.Namespace(
+                device=device, sensor=None, category="training", no_wait=False,
+                timeout=timeout, frequency=None, **REMOTE_SAMPLE,
+            )  # fmt: skip
+            done = studio.sample(api, ask) == 0
+    except studio.ApiError as exc:
+        print(f"sim: {exc}", file=sys.stderr)
+    finally:
+        if boot:
+            board.send_signal(signal.SIGINT)  # main.py: "stopped by Ctrl-C"
+        else:
+            (work_dir / STOP_FILE).touch()
+        try:
+            rc = board.wait(60)
+        except subprocess.TimeoutExpired:
+            board.kill()
+            rc = board.wait()
+            print("sim: the board did not stop within 60 s", file=sys.stderr)
+    return rc if rc != 0 or done else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Shared pieces of the sensor drivers: the "not found" check and raw-value helpers.
 
-Every driver in this package is a *source* for ei_sensors.sample(): it has `axes`
+Every driver in this package is a *source* for ei_sampler.sample(): it has `axes`
 (tuple of (name, SenML unit)), `scale` (one float per axis), `typecode` and
 `read_into(buffer, offset)`, which reads one burst into a buffer allocated at construction
 and writes raw ints without allocating. Importing this module costs ~3 KiB of heap (64-bit

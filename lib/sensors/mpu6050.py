@@ -2,7 +2,7 @@
 
     imu = MPU6050(i2c, accel_range=2, gyro_range=250)       # address 0x68 (AD0 low)
     imu.axes   # accX/accY/accZ in m/s2, gyrX/gyrY/gyrZ in deg/s
-    rec = ei_sensors.recording_for((imu,), interval_ms=10, capacity=200)
+    rec = ei_sampler.recording_for((imu,), interval_ms=10, capacity=200)
 
 One 14-byte burst from ACCEL_XOUT_H (accel, temperature, gyro) per row, into a buffer
 allocated once; conversion is byte arithmetic. Memory (64-bit unix port, from .mpy): import

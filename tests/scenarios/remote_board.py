@@ -19,7 +19,7 @@ import ei_errors
 import ei_ingest
 import ei_net
 import ei_remote
-import ei_sensors
+import ei_sampler
 from sensors.mpu6050 import MPU6050
 
 
@@ -55,7 +55,7 @@ def main(path):
         dev.delay = delays.append
     for s in spec.get("sensors", [{"name": "Accelerometer", "rows": 1000}]):
         imu = MPU6050(board.i2c(), accel_range=2, gyro=s.get("gyro", False))
-        rec = ei_sensors.recording_for((imu,), 10, s["rows"])
+        rec = ei_sampler.recording_for((imu,), 10, s["rows"])
         rates = dev.add_sensor(s["name"], (imu,), rec, s.get("rates"))
         print(json.dumps({"rates": list(rates), "sensor": s["name"]}))
 

@@ -10,7 +10,7 @@ import json
 import sys
 
 import ei_ingest
-import ei_sensors
+import ei_sampler
 
 PERIOD = 1 << 30
 MASK = PERIOD - 1
@@ -72,7 +72,7 @@ def main():
     clock = FakeClock(start)
     src = TimedSource(clock, slow_every, slow_us)
     rec = ei_ingest.Recording(src.axes, interval_ms=interval_us / 1000, capacity=rows, typecode="i")
-    late = ei_sensors.sample((src,), rec, clock=clock, collect=False)
+    late = ei_sampler.sample((src,), rec, clock=clock, collect=False)
     print(
         json.dumps(
             {

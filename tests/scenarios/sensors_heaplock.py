@@ -8,8 +8,9 @@ import gc
 import json
 
 import board
+import ei_forward
 import ei_ingest
-import ei_sensors
+import ei_sampler
 import micropython
 from machine import ADC
 from sensors.adxl345 import ADXL345
@@ -75,8 +76,8 @@ def main():
         ("allocating", (Allocating(),)),
     )
     for name, sources in cases:
-        rec = ei_sensors.recording_for(sources, 1, 200)
-        sampler = ei_sensors.Sampler(sources, rec)
+        rec = ei_sampler.recording_for(sources, 1, 200)
+        sampler = ei_sampler.Sampler(sources, rec)
         results[name] = locked(sampler.run)
         results[name + "_rows"] = len(rec)
     # audio: the second capture into the same recording allocates nothing
@@ -88,12 +89,12 @@ def main():
     results["i2s_first"] = [rec.buffer[i] for i in range(4)]
     # serial forwarder writing to stdout's buffer and to a sink
     sink = Sink()
-    fw = ei_sensors.Forwarder((MPU6050(i2c),), stream=sink)
+    fw = ei_forward.Forwarder((MPU6050(i2c),), stream=sink)
     fw.write_row()
     results["forwarder"] = locked(lambda: fw.run(1, 50))
     results["forwarder_bytes"] = sink.n
     # and to the real stdout (MicroPython's stream write(buf, n): no slice per line)
-    out = ei_sensors.Forwarder((MPU6050(i2c),))
+    out = ei_forward.Forwarder((MPU6050(i2c),))
     results["forwarder_stdout"] = locked(lambda: out.run(1, 3))
     print(json.dumps(results))
 

@@ -16,7 +16,7 @@ import sys
 from array import array
 
 import board
-import ei_sensors
+import ei_sampler
 from sensors.mpu6050 import MPU6050
 
 ROWS = 100
@@ -72,14 +72,14 @@ class Stamped:
 
 def main():
     fake = sys.argv[1] == "fake"
-    clock = FakeClock(int(sys.argv[2]), int(sys.argv[3])) if fake else ei_sensors.CLOCK
+    clock = FakeClock(int(sys.argv[2]), int(sys.argv[3])) if fake else ei_sampler.CLOCK
     starts = array("i", [0] * ROWS)
     ends = array("i", [0] * ROWS)
     slow = (int(sys.argv[4]), int(sys.argv[5])) if fake else (-1, 0)
     imu = Stamped(MPU6050(board.i2c()), clock, starts, ends, *slow)
-    rec = ei_sensors.recording_for((imu,), INTERVAL_MS, ROWS)
+    rec = ei_sampler.recording_for((imu,), INTERVAL_MS, ROWS)
     imu.t0 = clock.ticks_us()
-    late = ei_sensors.sample((imu,), rec, clock=clock, collect=False)
+    late = ei_sampler.sample((imu,), rec, clock=clock, collect=False)
     wall = clock.ticks_diff(clock.ticks_us(), imu.t0)
     out = {"rows": len(rec), "late": late, "wall_us": wall, "accZ_first": rec.buffer[2]}
     out["starts"] = list(starts)

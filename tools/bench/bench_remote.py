@@ -28,16 +28,16 @@ def _setup():
 
 def run(job, host, port, api_key, hmac_key, ws_url="", ca=None):
     import ei_ingest
-    import ei_sensors
+    import ei_sampler
 
     mac, board, imu = _setup()
-    rec = ei_sensors.recording_for((imu,), 1000 / RATE, ROWS)  # first, as the example does
+    rec = ei_sampler.recording_for((imu,), 1000 / RATE, ROWS)  # first, as the example does
     tls = ca is not None
     client = ei_ingest.Client(
         api_key, hmac_key, board.DEVICE_TYPE, device_name=mac, host=host, port=port, tls=tls, ca=ca
     )
     if job == "plain":
-        ei_sensors.sample((imu,), rec)
+        ei_sampler.sample((imu,), rec)
         gc.collect()
         client.upload(rec, label="bench", path="/api/training/data")
         print("ok")

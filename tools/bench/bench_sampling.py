@@ -5,7 +5,7 @@ import time
 
 def run(rows=2000):
     import board
-    import ei_sensors
+    import ei_sampler
     from sensors.adxl345 import ADXL345
     from sensors.bme280 import BME280
     from sensors.lis3dh import LIS3DH
@@ -23,7 +23,7 @@ def run(rows=2000):
     except (AttributeError, TypeError, ValueError, OSError):
         pass
     for name, src in sources:
-        rec = ei_sensors.recording_for((src,), 1, rows)
+        rec = ei_sampler.recording_for((src,), 1, rows)
         buf = rec.buffer
         t0 = time.ticks_us()
         for r in range(rows):

@@ -121,7 +121,7 @@ MOTION_STEPS = (
     ("ntptime", "sim board: ntptime"),
     ("board", "board.py (source, compiled on the board)"),
     ("config", "config.py (source)"),
-    ("ei_sensors", "ei_sensors"),
+    ("ei_sampler", "ei_sampler"),
     ("sensors.mpu6050", "sensors.mpu6050 (with sensors/__init__)"),
     ("ei_net", "ei_net (with ei_time)"),
     ("ei_ingest", "ei_ingest (Recording and encoder)"),

@@ -1,4 +1,4 @@
-"""Sample sources into a Recording on a drift-free schedule, or stream them as serial lines.
+"""Sample sources into a Recording on a drift-free schedule (ei_forward prints them as lines).
 
 A *source* is anything with:
     axes      tuple of (name, SenML unit), one per value it writes
@@ -10,12 +10,9 @@ A *source* is anything with:
     late = sample((mpu, adc), rec)          # rows taken after their deadline (still recorded)
 
 Memory (measured on the 64-bit unix port from .mpy; less on a 32-bit board): importing costs
-~5.5 KiB of heap, a Forwarder for 6 axes ~1 KiB plus ~2 KiB for ei_fixed (its number text,
-shared with the JSON encoder). Sampling allocates nothing per row: the
-Recording's buffer is the only storage (proved with heap_lock in tests/test_sim_timing.py).
+~4.5 KiB of heap. Sampling allocates nothing per row: the Recording's buffer is the only
+storage (proved with heap_lock in tests/test_sim_timing.py).
 """
-
-import sys
 
 from ei_log import log as _log  # the library's one hook: ei_log.set_log(fn or None)
 from ei_time import sleep_us, ticks_add, ticks_diff, ticks_us
@@ -33,7 +30,7 @@ class SystemClock:
 CLOCK = SystemClock()
 
 
-def _typecode(sources):
+def typecode_of(sources):
     code = "h"
     for s in sources:
         t = getattr(s, "typecode", "h")
@@ -44,7 +41,7 @@ def _typecode(sources):
     return code
 
 
-def _layout(sources):
+def layout_of(sources):
     axes = []
     scale = []
     for s in sources:
@@ -59,17 +56,17 @@ def recording_for(sources, interval_ms, capacity, typecode=None):
     """A Recording whose axes and scale are those of the sources, in order."""
     import ei_ingest
 
-    axes, scale = _layout(sources)
+    axes, scale = layout_of(sources)
     return ei_ingest.Recording(
         sensors=axes,
         interval_ms=interval_ms,
         capacity=capacity,
-        typecode=typecode or _typecode(sources),
+        typecode=typecode or typecode_of(sources),
         scale=scale,
     )
 
 
-def _plan(sources, axes):
+def read_plan(sources, axes):
     plan = []
     off = 0
     for s in sources:
@@ -104,7 +101,7 @@ class Sampler:
     nothing (wrap it in micropython.heap_lock() to prove it)."""
 
     def __init__(self, sources, rec, clock=None, late_us=None):
-        self.plan = _plan(sources, rec.axes)
+        self.plan = read_plan(sources, rec.axes)
         self.rec = rec
         # Whole microseconds per row plus a nanosecond remainder carried from row to row, so a
         # fractional interval (1000 / 3 ms, or 4.047 ms in float) does not drift either.
@@ -163,85 +160,7 @@ class Sampler:
         return late
 
 
-class Forwarder:
-    """Print sources as `edge-impulse-data-forwarder` lines: "v1,v2,...\n" in physical units.
-
-    Each value is raw * scale as fixed-point decimal text, written by ei_fixed (the same code
-    that writes scaled JSON rows) into one preallocated bytearray: integer arithmetic, no
-    floats per row. `decimals` digits after the point for every axis, or per axis the fewest
-    that show one raw step (ei_fixed.decimals).
-    """
-
-    def __init__(self, sources, stream=None, decimals=None):
-        import ei_fixed
-
-        self.sources = tuple(sources)
-        self.axes, scale = _layout(self.sources)
-        n = len(self.axes)
-        self._plan = _plan(self.sources, n)
-        code = _typecode(self.sources)
-        if code == "f":
-            raise ValueError("Forwarder: sources must give ints (typecode 'h' or 'i')")
-        plan = ei_fixed.plan(scale, code, False, decimals)
-        if plan is None:
-            raise ValueError(
-                "Forwarder: every scale * 10**decimals must be below 2**30, decimals at most 20"
-            )
-        self._kernel, _, self._params, width = plan
-        self._row = _array(code, n)
-        self._state = _array("i", 4)
-        self._line = bytearray(width * n + 1)
-        if stream is None:
-            stream = getattr(sys.stdout, "buffer", sys.stdout)
-        self._stream = stream
-        self._mp = sys.implementation.name == "micropython"
-        self._mv = memoryview(self._line)
-
-    def format_row(self, row):
-        """Write one row of raw values as a line into the line buffer; return its length."""
-        state = self._state
-        state[0] = 0
-        state[1] = 0
-        state[2] = 0
-        line = self._line
-        self._kernel(row, state, line, len(line), len(self.axes), 1, self._params)
-        n = state[1]
-        line[n] = 10  # "\n"
-        return n + 1
-
-    def write_row(self):
-        """Read every source once and write the line."""
-        row = self._row
-        for src, off in self._plan:
-            src.read_into(row, off)
-        n = self.format_row(row)
-        if self._mp:
-            self._stream.write(self._line, n)
-        else:
-            self._stream.write(self._mv[:n])
-
-    def run(self, interval_ms, rows=None, clock=None):
-        """Write a line every interval_ms (deadline schedule) forever or for `rows` lines.
-
-        Returns the number of late lines."""
-        clock = clock or CLOCK
-        interval = int(round(interval_ms * 1000))
-        late = 0
-        deadline = clock.ticks_us()
-        i = 0
-        while rows is None or i < rows:
-            wait = clock.ticks_diff(deadline, clock.ticks_us())
-            if wait > 0:
-                clock.sleep_us(wait)
-            elif -wait > interval // 2:
-                late += 1
-            self.write_row()
-            deadline = clock.ticks_add(deadline, interval)
-            i += 1
-        return late
-
-
-def _array(code, n):
+def new_array(code, n):
     from array import array
 
     return array(code, bytes(n * {"b": 1, "h": 2, "i": 4, "f": 4}[code]))
