@@ -338,8 +338,7 @@ def write_all(write, chunk):
 
 def dump(
     rec, stream, fmt="cbor", hmac_key=None, device_type=None, device_name=None, iat=None,
-    stage_size=256, encoder=None,
-):  # fmt: skip
+    stage_size=256, encoder=None):  # fmt: skip
     """Write a complete data acquisition file for `rec` to `stream`; return the bytes written.
 
     `stream` is anything with write(), or a file name: that file is created (or replaced) and
@@ -396,6 +395,6 @@ def __getattr__(name):
     for entry in _LAZY.split("|"):
         names = entry.split()
         if name in names[1:]:
-            value = globals()[name] = getattr(__import__(names[0]), name)
+            globals()[name] = value = getattr(__import__(names[0]), name)
             return value
     raise AttributeError("module 'ei_ingest' has no attribute %r" % name)
