@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_DEPTH = 64
+_F16, _F32, _F64 = struct.Struct(">e"), struct.Struct(">f"), struct.Struct(">d")
+# Heads of the scalars a recording's rows hold: (size of the item in bytes, how to read it).
+# Unsigned and negative ints of 1-8 argument bytes, and half, single and double floats.
+_ARG_BYTES = {24: 1, 25: 2, 26: 4, 27: 8}
 BINARY_REF = re.compile(r"^Ref-BINARY-(i16|u16|f32) *$", re.IGNORECASE)
 
 
@@ -174,10 +178,48 @@ class CborReader:
             assert size is not None
             chunks.append(self._take(size))
 
+    def _scalars(self, length: int, items: list[Any]) -> None:
+        """The fast way through a definite-length array: ints and floats are read here, in one
+        loop; at the first item of any other kind (or one cut short) it stops, with self.pos at
+        that item, for the general reader to take over (and to word any error)."""
+        data, pos, end = self.data, self.pos, len(self.data)
+        append = items.append
+        for _ in range(length):
+            if pos >= end:
+                break
+            head = data[pos]
+            major, info = head >> 5, head & 0x1F
+            if major <= 1:
+                if info < 24:
+                    arg, size = info, 1
+                elif info in _ARG_BYTES:
+                    size = 1 + _ARG_BYTES[info]
+                    if pos + size > end:
+                        break
+                    arg = int.from_bytes(data[pos + 1 : pos + size], "big")
+                else:
+                    break
+                append(arg if major == 0 else -1 - arg)
+            elif head == 0xFA and pos + 5 <= end:
+                size = 5
+                append(float(_F32.unpack_from(data, pos + 1)[0]))
+            elif head == 0xF9 and pos + 3 <= end:
+                size = 3
+                append(float(_F16.unpack_from(data, pos + 1)[0]))
+            elif head == 0xFB and pos + 9 <= end:
+                size = 9
+                append(float(_F64.unpack_from(data, pos + 1)[0]))
+            else:
+                break
+            pos += size
+        self.pos = pos
+
     def _array(self, length: int | None, depth: int, start: int) -> Any:
         items: list[Any] = []
         if length is not None:
-            for _ in range(length):
+            if depth < MAX_DEPTH:  # the items' depth is allowed: scalars need no more checks
+                self._scalars(length, items)
+            for _ in range(length - len(items)):
                 item = self._item(depth + 1)
                 if item is _BREAK:
                     raise CborError(f"CBOR: unexpected break (0xFF) at byte {self.pos - 1}")
