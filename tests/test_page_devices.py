@@ -264,8 +264,10 @@ def test_unknown_and_disconnected_devices_are_refused(server: RemoteServer) -> N
 
 
 def test_unknown_sampling_requests(server: RemoteServer) -> None:
-    for text, error in (("999999", "no sampling request 999999"), ("x1", "no such sampling request"),
-                        ("1" * 13, "no such sampling request")):  # fmt: skip
+    unknown = "no such sampling request"
+    for text, error in (
+        ("999999", "no sampling request 999999"), ("x1", unknown), ("1" * 13, unknown)
+    ):  # fmt: skip
         result = page_get(server, f"/page/api/sampling/{text}")
         assert result.status == 404 and result.json()["error"] == error, text
         assert server.api("GET", f"/sampling/{text}").json() == result.json()
