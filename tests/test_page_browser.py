@@ -5,8 +5,8 @@ without a reload, checks every axis is drawn with the number of points the decim
 that nothing is logged to the console as an error, and that on a LAN bind the page is behind
 the login. The Devices panel: the sim board (tests/remoteproc.Board) connects, a sample is
 started from the form and followed to "finished" with a link to the stored sample; a server
-without remote management says so and shows no panel. Screenshots go to the test's tmp dir (the README's pictures come from
-tools/page_screenshots.py: `make screenshots`).
+without remote management says so and shows no panel. Screenshots go to the test's tmp dir
+(the README's pictures come from tools/page_screenshots.py: `make screenshots`).
 A machine without chromium and chromedriver skips these tests, naming the packages; under
 CI=true they fail instead.
 """

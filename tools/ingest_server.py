@@ -65,6 +65,7 @@ endpoints (x-api-key required):
 the dataset page (a browser): http://HOST:PORT/
   bound to loopback (the default) it opens without a key for this computer; on any other
   address it asks for the API key once (login form; HttpOnly, SameSite=Strict cookie).
+  With remote management on, its Devices panel lists the devices and starts a sample.
 
 signatures:
   HS256 files are verified with --hmac-key and listed as 'valid' or 'invalid' (an

@@ -12,9 +12,11 @@ local server holds one project, so any ``projectId`` is accepted:
   accepted, sampling, reading, processing, uploading, waiting-for-upload, finished, failed.
 
 Why the ingestion port and not Studio's 4800: the local server is one project behind one API
-key, the future dataset page lives on this port and calls these routes same-origin, and a board
-on the LAN needs one port fewer opened. Errors are ``{"success":false,"error":...}`` with 400
-(bad body), 401 (key), 404 (unknown or disconnected device, unknown request) or 409 (busy).
+key, the dataset page lives on this port (its Devices panel, :mod:`ingest.page_devices`, answers
+through :func:`start_answer` and :func:`state_answer`, so its checks and texts are these), and
+a board on the LAN needs one port fewer opened. Errors are ``{"success":false,"error":...}``
+with 400 (bad body), 401 (key), 404 (unknown or disconnected device, unknown request), 409
+(busy) or 413 (body over MAX_BODY).
 """
 
 from __future__ import annotations

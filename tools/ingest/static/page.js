@@ -273,6 +273,7 @@
       });
       $("devices").tBodies[0].replaceChildren(...rows);
       $("devices-empty").hidden = this.list.length > 0;
+      $("devices").hidden = this.list.length === 0;
       const live = this.list.filter((d) => d.remote_mgmt_connected).length;
       $("devices-note").textContent = `(${live} connected)`;
     },
