@@ -3,8 +3,10 @@
 Loads the page from a real local server, finds the uploaded samples, watches a new one appear
 without a reload, checks every axis is drawn with the number of points the decimation promises,
 that nothing is logged to the console as an error, and that on a LAN bind the page is behind
-the login. Screenshots go to the test's tmp dir (the README's pictures come from
-tools/page_screenshots.py: `make screenshots`).
+the login. The Devices panel: the sim board (tests/remoteproc.Board) connects, a sample is
+started from the form and followed to "finished" with a link to the stored sample; a server
+without remote management says so and shows no panel. Screenshots go to the test's tmp dir
+(the README's pictures come from tools/page_screenshots.py: `make screenshots`).
 A machine without chromium and chromedriver skips these tests, naming the packages; under
 CI=true they fail instead.
 """
@@ -19,10 +21,11 @@ from typing import Any
 
 import browser
 import pytest
+from remoteproc import DEVICE, Board, RemoteServer
 from samplefiles import small_json, upload_all
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from serverproc import ServerProc
 
 BIG = 100_000
@@ -210,3 +213,113 @@ def test_lan_bind_shows_the_login_first(chrome: Any, tmp_path: Path) -> None:
         assert chrome.find_elements(By.NAME, "api_key") and "secret.01" not in chrome.page_source
         errors = [e for e in console_errors(chrome) if "401" not in e]
         assert errors == []
+
+
+# --- the Devices panel: a sample started from the page on the sim board ----------------------
+
+SAMPLING_GUARD = 120  # the sim board samples and uploads meanwhile (a bound, not an assertion)
+STATE_ORDER = ["requested", "accepted", "sampling", "reading", "processing", "uploading",
+               "waiting-for-upload", "finished"]  # fmt: skip
+# Every state the page shows, in order, as it shows them (the page polls; some may be skipped).
+WATCH_STATES_JS = """
+window.shownStates = [];
+new MutationObserver(() => {
+  const text = document.getElementById('sampling-state').textContent;
+  if (text && window.shownStates[window.shownStates.length - 1] !== text) {
+    window.shownStates.push(text);
+  }
+}).observe(document.getElementById('sampling'), {subtree: true, childList: true,
+                                                characterData: true});
+"""
+
+
+def device_rows(driver: Any) -> list[list[str]]:
+    return list(
+        driver.execute_script(
+            "return [...document.querySelectorAll('#devices tbody tr')]"
+            ".map(tr => [...tr.cells].map(td => td.textContent));"
+        )
+    )
+
+
+def options(driver: Any, select_id: str) -> list[str]:
+    return [o.text for o in Select(driver.find_element(By.ID, select_id)).options]
+
+
+def test_a_sample_started_from_the_devices_panel(chrome: Any, tmp_path: Path) -> None:
+    with RemoteServer(tmp_path / "data") as remote:
+        sensors = [{"name": "Accelerometer", "rows": 500, "rates": [100, 50]}]
+        spec = {"url": remote.ws_url, "api_key": remote.api_key, "hmac_key": "not-the-key",
+                "port": remote.port, "stop_samples": 1, "sensors": sensors}  # fmt: skip
+        board = Board(tmp_path, spec)
+        try:
+            remote.wait_connected(board=board)
+            chrome.get(remote.url + "/")
+            until(chrome, lambda d: [r[0] for r in device_rows(d)] == [DEVICE])
+            (row,) = device_rows(chrome)
+            assert row == [DEVICE, "SIM", "connected",
+                           "Accelerometer (100 Hz, 50 Hz; at most 5 s)"]  # fmt: skip
+            assert options(chrome, "sample-device") == [f"{DEVICE} (SIM)"]
+            assert options(chrome, "sample-sensor") == ["Accelerometer"]
+            assert options(chrome, "sample-frequency") == ["100 Hz", "50 Hz"]
+            chrome.execute_script(WATCH_STATES_JS)
+            label = chrome.find_element(By.ID, "sample-label")
+            label.clear()
+            label.send_keys("page wave")
+            length = chrome.find_element(By.ID, "sample-length")
+            length.clear()
+            length.send_keys("6")
+            chrome.find_element(By.ID, "sample-start").click()
+            until(chrome, lambda d: d.find_element(By.ID, "sampling").text.strip()
+                  == "not started Accelerometer records at most 5 s")  # fmt: skip
+            assert remote.api("GET", "/sampling/1").status == 404, "nothing was sent"
+            length.clear()
+            length.send_keys("1200")
+            Select(chrome.find_element(By.ID, "sample-unit")).select_by_visible_text("ms")
+            Select(chrome.find_element(By.ID, "sample-frequency")).select_by_visible_text("50 Hz")
+            Select(chrome.find_element(By.ID, "sample-category")).select_by_visible_text("testing")
+            chrome.find_element(By.ID, "sample-start").click()
+            WebDriverWait(chrome, SAMPLING_GUARD).until(
+                lambda d: d.find_element(By.ID, "sampling-state").text in ("finished", "failed")
+            )
+            line = chrome.find_element(By.ID, "sampling").text
+            assert chrome.find_element(By.ID, "sampling-state").text == "finished", line
+            result = board.result()
+        finally:
+            board.stop()
+        shown = chrome.execute_script("return window.shownStates;")
+        assert shown[0] == "not started" and shown[1] == "requested" and shown[-1] == "finished"
+        assert [STATE_ORDER.index(s) for s in shown[1:]] == sorted(
+            STATE_ORDER.index(s) for s in shown[1:]
+        ), shown
+        assert result["samples"] == 1 and result["stored"] == 1
+        request = remote.state(1)
+        assert request["state"] == "finished" and request["lengthMs"] == 1200
+        assert request["intervalMs"] == 20 and request["sensor"] == "Accelerometer"
+        (stored,) = remote.samples()
+        assert stored["id"] == request["sample"]["id"]
+        assert (stored["label"], stored["category"]) == ("page wave", "testing")
+        assert stored["signature"] == "valid" and stored["deviceName"] == DEVICE
+        link = chrome.find_element(By.ID, "sampling-link")
+        assert link.text == stored["fileName"]
+        assert link.get_attribute("href") == f"{remote.url}/samples/{stored['id']}"
+        assert line == f"request 1: finished stored as {stored['fileName']}"
+        until(chrome, lambda d: stored["fileName"] in [r[0] for r in rows(d)])
+        until(chrome, lambda d: device_rows(d)[0][2].startswith("last seen"))
+        screenshot(chrome, tmp_path, "page-devices.png")
+        assert console_errors(chrome) == []
+        link = chrome.find_element(By.ID, "sampling-link")
+        link.click()
+        until(chrome, lambda d: d.find_element(By.ID, "title").text == stored["fileName"])
+        until(chrome, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plot path.trace")) == 3)
+        assert console_errors(chrome) == []
+
+
+def test_without_remote_management_the_page_says_so(chrome: Any, tmp_path: Path) -> None:
+    with ServerProc(tmp_path / "data", extra_args=["--remote-port", "-1"]) as plain:
+        assert plain.post_data("training", small_json(None), "only.01.json").status == 200
+        chrome.get(plain.url + "/")
+        until(chrome, lambda d: "only.01.json" in [r[0] for r in rows(d)])
+        assert chrome.find_element(By.ID, "remote-off").is_displayed()
+        assert not chrome.find_element(By.ID, "devices-panel").is_displayed()
+        assert console_errors(chrome) == []

@@ -97,6 +97,9 @@ ROUTES = [
     ("GET", "/page/api/samples/1/csv"),
     ("GET", "/page/api/export.zip"),
     ("POST", "/page/api/samples/1/delete"),
+    ("GET", "/page/api/devices"),
+    ("POST", "/page/api/devices/x/start-sampling"),
+    ("GET", "/page/api/sampling/1"),
     ("POST", "/logout"),
     ("GET", "/api/samples"),
     ("GET", "/api/samples/1/raw"),
@@ -119,7 +122,11 @@ def test_every_route_wants_the_key(lan: ServerProc, method: str, path: str) -> N
     assert wrong.status == 401
     if method == "GET" and not path.startswith(("/no/", "/_faults")):
         allowed = lan.request(method, path, headers=FORGED)
-        assert allowed.status == 200, (path, allowed.text())
+        # no sampling request 1 exists: with the key, the route itself answers that
+        expected = 404 if path.startswith("/page/api/sampling/") else 200
+        assert allowed.status == expected, (path, allowed.text())
+        if expected == 404:
+            assert allowed.json()["error"] == "no sampling request 1"
 
 
 def test_the_login_form_is_the_one_open_door(lan: ServerProc) -> None:
@@ -166,6 +173,25 @@ def test_login_sets_a_strict_http_only_cookie_and_actions_need_csrf(lan: ServerP
     assert "gone.json" not in [s["fileName"] for s in lan.samples()]
     assert lan.request("POST", "/logout", headers=with_token, api_key=False).status == 200
     assert lan.request("GET", "/page/api/summary", headers=cookie, api_key=False).status == 401
+
+
+def test_starting_a_sample_from_the_page_needs_login_and_csrf(lan: ServerProc) -> None:
+    path = "/page/api/devices/nobody/start-sampling"
+    body = json.dumps({"label": "a", "lengthMs": 10, "category": "testing", "intervalMs": 10})
+    json_type = {"Content-Type": "application/json"}
+    cookie = dict(json_type, Cookie=session_cookie(login(lan, lan.api_key)))
+    no_token = lan.request("POST", path, body.encode(), cookie, api_key=False)
+    assert no_token.status == 403 and "x-csrf-token" in no_token.json()["error"]
+    token = lan.request("GET", "/page/api/session", headers=cookie, api_key=False).json()["csrf"]
+    assert lan.request("GET", "/page/api/session", headers=cookie, api_key=False).json()["remote"]
+    with_token = dict(cookie, **{"x-csrf-token": token})
+    reached = lan.request("POST", path, body.encode(), with_token, api_key=False)
+    assert reached.status == 404 and reached.json()["error"] == "device 'nobody' is not connected"
+    forged = dict(json_type, **FORGED, **{"x-csrf-token": token})
+    assert lan.request("POST", path, body.encode(), forged, api_key=False).status == 401
+    devices = lan.request("GET", "/page/api/devices", headers=cookie, api_key=False)
+    assert devices.status == 200 and devices.json() == {"success": True, "devices": []}
+    assert lan.api_key not in devices.text() and str(lan.hmac_key) not in devices.text()
 
 
 def test_refusals_are_logged_without_keys(lan: ServerProc) -> None:
@@ -327,7 +353,7 @@ def test_keys_appear_in_no_output_and_no_file(tmp_path: Path) -> None:
         cookie = {"Cookie": session_cookie(login(server, api_key))}
         for path in ("/", "/samples/1", "/static/page.js", "/page/api/summary",
                      "/page/api/samples/1", "/page/api/samples/1/csv", "/page/api/session",
-                     "/page/api/export.zip", "/nope"):  # fmt: skip
+                     "/page/api/export.zip", "/page/api/devices", "/nope"):  # fmt: skip
             outputs.append(server.request("GET", path, headers=cookie, api_key=False).body)
         outputs.append(server.request("GET", "/api/samples", api_key="ei_wrong_guess").body)
         env = dict(os.environ, EI_INGESTION_ENDPOINT=target.url, EI_API_KEY=target_key,

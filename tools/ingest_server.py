@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from ingest import remote_api
+from ingest import page_devices, remote_api
 from ingest.app import ServerConfig, make_app
 from ingest.auth import SECURITY_KEY, Security
 from ingest.keys import (
@@ -65,6 +65,7 @@ endpoints (x-api-key required):
 the dataset page (a browser): http://HOST:PORT/
   bound to loopback (the default) it opens without a key for this computer; on any other
   address it asks for the API key once (login form; HttpOnly, SameSite=Strict cookie).
+  With remote management on, its Devices panel lists the devices and starts a sample.
 
 signatures:
   HS256 files are verified with --hmac-key and listed as 'valid' or 'invalid' (an
@@ -258,6 +259,8 @@ async def serve(args: argparse.Namespace) -> None:
     app = make_app(config, store, security)
     hub = RemoteHub(config.api_keys, config.hmac_key)
     remote_api.register(app, hub)
+    if args.remote_port >= 0:  # the page's Devices panel only when devices can connect
+        page_devices.install(app, hub)
     runner = web.AppRunner(
         app,
         access_log=None,

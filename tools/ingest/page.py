@@ -14,6 +14,8 @@ behind the login everywhere else):
   ``.../csv`` (every row), ``GET /page/api/export.zip`` and ``GET /api/export`` (the dataset in
   Edge Impulse's exporter layout, :mod:`ingest.export`).
 - ``POST /page/api/samples/<id>/delete`` (CSRF-protected).
+- With remote management on, the Devices panel's routes (:mod:`ingest.page_devices`);
+  ``/page/api/session`` says ``"remote": true`` then.
 
 Nothing a client stored is put into HTML by the server: the pages are static and page.js writes
 every value with ``textContent``. Decoding and drawing run in a worker thread; the last few
@@ -53,6 +55,7 @@ PAGE_CSP = (
 )
 SERIES_KEY = web.AppKey("series_cache", OrderedDict)
 STORE_APP_KEY = web.AppKey("page_store", SampleStore)
+REMOTE_ON_KEY = web.AppKey("page_remote_on", bool)  # set by ingest.page_devices.install
 
 
 def _harden(response: web.StreamResponse) -> web.StreamResponse:
@@ -61,12 +64,13 @@ def _harden(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
-def _json(data: Any, status: int = 200) -> web.StreamResponse:
+def json_answer(data: Any, status: int = 200) -> web.StreamResponse:
+    """A JSON answer with the page's security headers (for page routes of other modules too)."""
     return _harden(web.json_response(data, status=status))
 
 
 def _error(status: int, message: str) -> web.StreamResponse:
-    return _json({"success": False, "error": message}, status)
+    return json_answer({"success": False, "error": message}, status)
 
 
 def _store(request: web.Request) -> SampleStore:
@@ -99,11 +103,12 @@ async def handle_static(request: web.Request) -> web.StreamResponse:
 async def handle_session(request: web.Request) -> web.StreamResponse:
     state = request.app[SECURITY_KEY]
     how = request_auth(request)
-    return _json(
+    return json_answer(
         {
             "auth": how,
             "csrf": state.csrf_token(request_session(request)),
             "canLogout": how == "session",
+            "remote": request.app.get(REMOTE_ON_KEY, False),
         }
     )
 
@@ -114,7 +119,7 @@ async def handle_summary(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         return _error(400, str(exc))
     store = _store(request)
-    return _json(
+    return json_answer(
         {
             "version": store.version(),
             "counts": store.counts(),
@@ -125,7 +130,7 @@ async def handle_summary(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_version(request: web.Request) -> web.StreamResponse:
-    return _json({"version": _store(request).version()})
+    return json_answer({"version": _store(request).version()})
 
 
 def _kind(content_type: str) -> str:
@@ -181,7 +186,7 @@ async def handle_sample(request: web.Request) -> web.StreamResponse:
         answer["plot"] = await asyncio.to_thread(plot_points, series, int(width_text))
     elif answer["kind"] == "series":
         answer["kind"] = "other"
-    return _json(answer)
+    return json_answer(answer)
 
 
 async def handle_raw(request: web.Request) -> web.StreamResponse:
@@ -259,7 +264,7 @@ async def handle_delete(request: web.Request) -> web.StreamResponse:
     if sample_id is None or not _store(request).delete(sample_id):
         return _error(404, f"no sample with id {request.match_info['sample_id']}")
     print(f"deleted sample {sample_id} (from the page)", flush=True)
-    return _json({"success": True})
+    return json_answer({"success": True})
 
 
 def install(app: web.Application, store: SampleStore) -> None:

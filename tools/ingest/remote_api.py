@@ -12,9 +12,11 @@ local server holds one project, so any ``projectId`` is accepted:
   accepted, sampling, reading, processing, uploading, waiting-for-upload, finished, failed.
 
 Why the ingestion port and not Studio's 4800: the local server is one project behind one API
-key, the future dataset page lives on this port and calls these routes same-origin, and a board
-on the LAN needs one port fewer opened. Errors are ``{"success":false,"error":...}`` with 400
-(bad body), 401 (key), 404 (unknown or disconnected device, unknown request) or 409 (busy).
+key, the dataset page lives on this port (its Devices panel, :mod:`ingest.page_devices`, answers
+through :func:`start_answer` and :func:`state_answer`, so its checks and texts are these), and
+a board on the LAN needs one port fewer opened. Errors are ``{"success":false,"error":...}``
+with 400 (bad body), 401 (key), 404 (unknown or disconnected device, unknown request), 409
+(busy) or 413 (body over MAX_BODY).
 """
 
 from __future__ import annotations
@@ -32,8 +34,12 @@ MAX_BODY = 16 * 1024
 HUB_KEY = web.AppKey("remote_hub_api", RemoteHub)
 
 
+def _failure(message: str) -> dict[str, Any]:
+    return {"success": False, "error": message}
+
+
 def _fail(status: int, message: str) -> web.Response:
-    return web.json_response({"success": False, "error": message}, status=status)
+    return web.json_response(_failure(message), status=status)
 
 
 def _hub(request: web.Request) -> RemoteHub | web.Response:
@@ -60,43 +66,56 @@ async def get_device(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "device": found})
 
 
-async def start_sampling(request: web.Request) -> web.Response:
-    hub = _hub(request)
-    if isinstance(hub, web.Response):
-        return hub
+async def start_answer(hub: RemoteHub, request: web.Request) -> tuple[int, dict[str, Any]]:
+    """Start a sampling request from this HTTP request's body (a StartSamplingRequest) on the
+    path's ``deviceId``: (status, answer). Shared by /v1 and the dataset page's
+    ``/page/api/devices/<deviceId>/start-sampling``, so both check and answer alike."""
     if (request.content_length or 0) > MAX_BODY:
-        return _fail(413, f"body over {MAX_BODY} bytes")
+        return 413, _failure(f"body over {MAX_BODY} bytes")
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        return _fail(413, f"body over {MAX_BODY} bytes")
+        return 413, _failure(f"body over {MAX_BODY} bytes")
     try:
         body: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return _fail(400, "body must be JSON (a StartSamplingRequest)")
+        return 400, _failure("body must be JSON (a StartSamplingRequest)")
     try:
         req = await hub.start_sampling(request.match_info["deviceId"], body)
     except SamplingError as exc:
-        return _fail(exc.status, exc.message)
+        return exc.status, _failure(exc.message)
     print(
         f"remote: sampling request {req.id} sent to {req.device_id}: {req.label!r}, "
         f"{req.length_ms} ms every {req.interval_ms} ms, {req.category}",
         flush=True,
     )
-    return web.json_response({"success": True, "id": req.id})
+    return 200, {"success": True, "id": req.id}
+
+
+def state_answer(hub: RemoteHub, request: web.Request) -> tuple[int, dict[str, Any]]:
+    """The state of the sampling request the path's ``requestId`` names: (status, answer)."""
+    text = request.match_info["requestId"]
+    if not text.isdigit() or len(text) > 12:
+        return 404, _failure("no such sampling request")
+    state = hub.request_state(int(text))
+    if state is None:
+        return 404, _failure(f"no sampling request {int(text)}")
+    return 200, {"success": True, "request": state}
+
+
+async def start_sampling(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    if isinstance(hub, web.Response):
+        return hub
+    status, answer = await start_answer(hub, request)
+    return web.json_response(answer, status=status)
 
 
 async def sampling_state(request: web.Request) -> web.Response:
     hub = _hub(request)
     if isinstance(hub, web.Response):
         return hub
-    try:
-        request_id = int(request.match_info["requestId"])
-    except ValueError:
-        return _fail(404, "no such sampling request")
-    state = hub.request_state(request_id)
-    if state is None:
-        return _fail(404, f"no sampling request {request_id}")
-    return web.json_response({"success": True, "request": state})
+    status, answer = state_answer(hub, request)
+    return web.json_response(answer, status=status)
 
 
 def register(app: web.Application, hub: RemoteHub) -> None:

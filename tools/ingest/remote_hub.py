@@ -2,9 +2,10 @@
 
 The local server plays Studio's side of Edge Impulse remote management. This module holds what
 the websocket handler (:mod:`ingest.remote_ws`), the Studio-shaped REST API
-(:mod:`ingest.remote_api`), the upload path (a stored-sample hook) and a future dataset page
-share; it does no I/O of its own except through each device's :class:`Link`, and every time it
-reads comes from an injected clock, so tests drive it with a fake one.
+(:mod:`ingest.remote_api`), the upload path (a stored-sample hook) and the dataset page
+(:mod:`ingest.page_devices`) share; it does no I/O of its own except through each device's
+:class:`Link`, and every time it reads comes from an injected clock, so tests drive it with a
+fake one.
 
 For a page (or any other caller):
     hub.device_list()                          Studio's Device objects, as JSON-ready dicts

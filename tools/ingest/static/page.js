@@ -10,6 +10,7 @@
   const MARGIN = { left: 64, right: 14, top: 10, bottom: 30 };
   const LOGIN_REQUIRED = "login required";
   let csrf = "";
+  let remoteOn = false;
 
   const $ = (id) => document.getElementById(id);
   const setStatus = (text) => { $("status").textContent = text; };
@@ -38,6 +39,7 @@
 
   async function startSession() {
     const info = await getJSON("/page/api/session");
+    remoteOn = info.remote === true;
     csrf = info.csrf;
     const logout = $("logout");
     if (logout && info.canLogout) {
@@ -209,6 +211,200 @@
     },
   };
 
+  // --- remote-management devices ----------------------------------------------------------
+
+  const SAMPLING_POLL_MS = 500;
+  const DONE = ["finished", "failed"];
+
+  const rateText = (hz) => `${number(hz)} Hz`;
+  function sensorText(sensor) {
+    const parts = [];
+    if (sensor.frequencies.length) parts.push(sensor.frequencies.map(rateText).join(", "));
+    if (sensor.maxSampleLengthS != null) parts.push(`at most ${sensor.maxSampleLengthS} s`);
+    return parts.length ? `${sensor.name} (${parts.join("; ")})` : sensor.name;
+  }
+
+  // Options as [value, text]; refilled only when they change, so a poll neither closes an
+  // open list nor loses the user's choice.
+  function fillSelect(select, items) {
+    const key = JSON.stringify(items);
+    if (select.dataset.items === key) return;
+    select.dataset.items = key;
+    const current = select.value;
+    select.replaceChildren(...items.map(([value, text]) => {
+      const option = el("option", text);
+      option.value = value;
+      return option;
+    }));
+    if (items.some(([value]) => value === current)) select.value = current;
+  }
+
+  const devices = {
+    list: [],
+    following: null, // the sampling request the page shows, until finished or failed
+
+    chosen() {
+      const id = $("sample-device").value;
+      return this.list.find((d) => d.deviceId === id && d.remote_mgmt_connected);
+    },
+
+    sensor() {
+      const device = this.chosen();
+      const name = $("sample-sensor").value;
+      return device ? device.sensors.find((s) => s.name === name) : undefined;
+    },
+
+    async load() {
+      this.list = (await getJSON("/page/api/devices")).devices;
+      this.table();
+      this.form();
+    },
+
+    table() {
+      const rows = this.list.map((d) => {
+        const tr = el("tr", null, d.remote_mgmt_connected ? "connected" : "gone");
+        tr.dataset.device = d.deviceId;
+        tr.appendChild(el("td", d.deviceId));
+        tr.appendChild(el("td", d.deviceType));
+        tr.appendChild(el("td", d.remote_mgmt_connected ? "connected"
+          : `last seen ${whenText({ created: d.lastSeen })}`));
+        tr.appendChild(el("td", d.sensors.map(sensorText).join("; ")));
+        return tr;
+      });
+      $("devices").tBodies[0].replaceChildren(...rows);
+      $("devices-empty").hidden = this.list.length > 0;
+      $("devices").hidden = this.list.length === 0;
+      const live = this.list.filter((d) => d.remote_mgmt_connected).length;
+      $("devices-note").textContent = `(${live} connected)`;
+    },
+
+    form() {
+      const live = this.list.filter((d) => d.remote_mgmt_connected);
+      $("sampling-form").hidden = live.length === 0 && this.following === null;
+      fillSelect($("sample-device"),
+        live.map((d) => [d.deviceId, `${d.deviceId} (${d.deviceType})`]));
+      this.sensors();
+    },
+
+    sensors() {
+      const device = this.chosen();
+      fillSelect($("sample-sensor"), device ? device.sensors.map((s) => [s.name, s.name]) : []);
+      this.rates();
+    },
+
+    rates() {
+      const sensor = this.sensor();
+      fillSelect($("sample-frequency"),
+        sensor ? sensor.frequencies.map((hz) => [String(hz), rateText(hz)]) : []);
+      $("sample-start").disabled = this.following !== null;
+    },
+
+    problem(device, sensor, hz, lengthMs) {
+      if (!device) return "pick a connected device";
+      if (!sensor) return "pick one of the device's sensors";
+      if (!(hz > 0)) return `${sensor.name} lists no frequency to pick`;
+      if (sensor.maxSampleLengthS != null && lengthMs > sensor.maxSampleLengthS * 1000) {
+        return `${sensor.name} records at most ${sensor.maxSampleLengthS} s`;
+      }
+      return null;
+    },
+
+    async submit(event) {
+      event.preventDefault();
+      const device = this.chosen();
+      const sensor = this.sensor();
+      const hz = Number($("sample-frequency").value);
+      const lengthMs = Math.round(
+        Number($("sample-length").value) * Number($("sample-unit").value));
+      const problem = this.problem(device, sensor, hz, lengthMs);
+      if (problem) {
+        this.show({ state: "not started", error: problem });
+        return;
+      }
+      const body = {
+        label: $("sample-label").value, lengthMs, category: $("sample-category").value,
+        intervalMs: 1000 / hz, sensor: sensor.name,
+      };
+      let answer;
+      try {
+        answer = await getJSON(
+          `/page/api/devices/${encodeURIComponent(device.deviceId)}/start-sampling`, {
+            method: "POST",
+            headers: { "x-csrf-token": csrf, "Content-Type": "application/json" },
+            body: JSON.stringify(body),
+          });
+      } catch (error) {
+        if (error.message !== LOGIN_REQUIRED) {
+          this.show({ state: "not started", error: error.message });
+        }
+        return;
+      }
+      this.following = answer.id;
+      this.rates();
+      this.show({ id: answer.id, state: "requested" });
+      this.follow(answer.id);
+    },
+
+    async follow(id) {
+      let request;
+      try {
+        request = (await getJSON(`/page/api/sampling/${id}`)).request;
+      } catch (error) {
+        if (error.message === LOGIN_REQUIRED) return;
+        request = { id, state: "unknown", error: error.message };
+      }
+      this.show(request);
+      if (DONE.includes(request.state) || request.state === "unknown") {
+        this.following = null;
+        this.rates();
+        this.form();
+        return;
+      }
+      setTimeout(() => this.follow(id), SAMPLING_POLL_MS);
+    },
+
+    show(request) {
+      const line = $("sampling");
+      line.hidden = false;
+      line.className = `state-${request.state.replace(/ /g, "-")}`;
+      $("sampling-id").textContent = request.id == null ? "" : `request ${request.id}:`;
+      $("sampling-state").textContent = request.state;
+      let detail = "";
+      if (request.error) detail = request.error;
+      else if (request.state === "reading" && request.progressPercentage != null) {
+        detail = `${Math.round(request.progressPercentage)} %`;
+      } else if (request.state === "finished") detail = "stored as";
+      $("sampling-detail").textContent = detail;
+      const link = $("sampling-link");
+      link.hidden = !(request.state === "finished" && request.sample);
+      if (!link.hidden) {
+        link.href = `/samples/${request.sample.id}`;
+        link.textContent = request.sample.fileName;
+      }
+    },
+
+    async poll() {
+      try {
+        await this.load();
+      } catch (error) {
+        if (error.message !== LOGIN_REQUIRED) {
+          $("devices-note").textContent = `(not updated: ${error.message})`;
+        }
+      } finally {
+        setTimeout(() => this.poll(), POLL_MS);
+      }
+    },
+
+    async start() {
+      $("devices-panel").hidden = false;
+      $("sample-device").addEventListener("change", () => this.sensors());
+      $("sample-sensor").addEventListener("change", () => this.rates());
+      $("sampling-form").addEventListener("submit", (event) => this.submit(event).catch(fail));
+      await this.load();
+      setTimeout(() => this.poll(), POLL_MS);
+    },
+  };
+
   // --- one sample --------------------------------------------------------------------------
 
   function svg(tag, attributes, text) {
@@ -349,8 +545,12 @@
 
   async function start() {
     await startSession();
-    if (document.body.dataset.page === "index") await dataset.start();
-    else await samplePage();
+    if (document.body.dataset.page !== "index") {
+      await samplePage();
+      return;
+    }
+    $("remote-off").hidden = remoteOn;
+    await Promise.all([dataset.start(), remoteOn ? devices.start() : null]);
   }
 
   start().catch(fail);
