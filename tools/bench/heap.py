@@ -78,8 +78,8 @@ class Servers:
         return hk.job("naive", rows, HOST, self.http.port, self.http.api_key)
 
     def motion_dir(self, tmp: Path) -> Path:
-        """config.py (HTTPS to the local server, checked with the CA) and board.py, as source:
-        what `make deploy` puts on a board."""
+        """config.py (HTTPS to the local server, checked with the CA), board.py and the
+        examples' helper uplink.py, as source: what `make deploy` puts on a board."""
         d = tmp / "motion"
         d.mkdir(exist_ok=True)
         s = self.https
@@ -89,6 +89,7 @@ class Servers:
             f"CA = {str(self.ca.ca_der)!r}\nLABEL = 'idle'\n"
         )
         shutil.copy(ROOT / "boards" / "sim" / "board.py", d / "board.py")
+        shutil.copy(ROOT / "examples" / "uplink.py", d / "uplink.py")  # deploy copies it too
         return d
 
 
@@ -122,6 +123,7 @@ MOTION_STEPS = (
     ("board", "board.py (source, compiled on the board)"),
     ("config", "config.py (source)"),
     ("ei_sampler", "ei_sampler"),
+    ("uplink", "uplink.py (source: the examples' Wi-Fi, clock and upload helper)"),
     ("sensors.mpu6050", "sensors.mpu6050 (with sensors/__init__)"),
     ("ei_net", "ei_net (with ei_time)"),
     ("ei_ingest", "ei_ingest (Recording and encoder)"),
