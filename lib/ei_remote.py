@@ -16,19 +16,18 @@ A sample whose upload fails goes to the spool when there is one (the error says 
 is flushed a file at a time when idle. Any drop reconnects after a backoff (exponential, with
 jitter) and says hello again; a refused hello (wrong API key) raises RemoteRefused, no retry.
 The socket is not read while sampling or uploading: frames that arrive meanwhile (a PING, the
-next request) are handled afterwards, in order. With wss:// and https:// both, the websocket is
-closed for the upload and reopened after it (UPLOAD_ALONE), so that only one TLS session is
-open at a time; `sampleFinished` (or the error) then goes out on the new session, after hello.
+next request) are handled afterwards, in order. With wss:// and https:// both (UPLOAD_ALONE),
+one TLS session at a time: the websocket is closed for the upload, the upload's connection
+after it, and the websocket reopened; `sampleFinished` then goes out after the new hello.
 
 Settings are class attributes (on the class or the instance): PING_MS, PONG_MS, HELLO_MS,
 BACKOFF_MS, BACKOFF_MAX_MS, FLUSH_MS, POLL_MS, UPLOAD_ALONE; `delay(ms)` is the waiting hook.
 
 Memory: the WebSocket's buffers (512-byte messages + ~270 bytes), a tuple per sensor (the
-Recordings are the caller's); nothing grows with the session's length. Measured on board32
-(tools/bench/remote_heap.py; README "Studio starts the sampling"), a 1,000-row 3-axis sample:
-over ws + http the session and its upload take 4.6 KiB more than a plain upload with lib/
-frozen, 21.1 KiB as .mpy (16 KiB of it ei_ws's and ei_remote's code); over wss + https 153,040
-bytes in all, the websocket closed for the upload; 182,368 with both TLS sessions open.
+Recordings are the caller's); nothing grows with the session's length. On board32, a 1,000-row
+3-axis sample as .mpy (README "Studio starts the sampling", tools/bench/remote_heap.py): over
+ws + http 21.3 KB more than a plain upload, mostly ei_ws's and ei_remote's code (frozen: see the
+README); over wss + https 165,200 bytes in all, one TLS session at a time.
 """
 
 import gc
@@ -362,9 +361,11 @@ class Device:
         why = self._upload(rec, label, category, path, key)
         if why is not None:
             log("remote: " + why)
-        if alone and self._lost is None:
+        if alone:  # and the upload's kept-alive one before the websocket's opens again
+            self.client.close()
             try:
-                self._open()
+                if self._lost is None:
+                    self._open()
             except (ei_ws.WebSocketError, OSError) as e:  # serve() reconnects, then says
                 self._lost = e  # the last word
         self._send('{"sampleFinished":true}' if why is None else _error(why), True)

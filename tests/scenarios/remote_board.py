@@ -50,6 +50,16 @@ def main(path):
     )  # fmt: skip
     for name, value in spec.get("settings", {}).items():
         setattr(dev, name, value)
+    # Whether the upload's connection was still open each time the websocket connected: two
+    # sessions at once (over TLS, two TLS sessions: more than a Pico W's heap).
+    upload_open_at_connect = []
+    ws_connect = dev.ws.connect
+
+    def connect():
+        upload_open_at_connect.append(client._wire._sock is not None)
+        return ws_connect()
+
+    dev.ws.connect = connect
     delays = []
     if spec.get("record_delays"):
         dev.delay = delays.append
@@ -77,7 +87,8 @@ def main(path):
     except ei_ingest.IngestionError as e:
         out["error"] = type(e).__name__
         out["text"] = str(e)
-    out.update(samples=dev.samples, stored=dev.stored, sessions=dev.sessions, delays=delays)
+    out.update(samples=dev.samples, stored=dev.stored, sessions=dev.sessions, delays=delays,
+               upload_open_at_connect=upload_open_at_connect)  # fmt: skip
     if spool is not None:
         out["spooled"] = len(spool)
     print(json.dumps(out))

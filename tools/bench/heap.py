@@ -142,7 +142,9 @@ def motion_breakdown(interp: hk.Interp, cfg: Path) -> list[tuple[str, int]]:
     names = [m for m, _ in MOTION_STEPS]
     for k, (_, label) in enumerate(MOTION_STEPS):
         now = hk.smallest_heap(interp, hk.job("import", *names[: k + 1]), path=path).heapsize
-        steps.append((label, now - prev))
+        # 0 when this import fits in the heap the steps before needed (it may even lower it:
+        # the order of blocks changes what fits)
+        steps.append((label, max(0, now - prev)))
         prev = max(prev, now)
     return steps
 
