@@ -92,7 +92,7 @@ def sample(sources, rec, rows=None, on_row=None, clock=None, late_us=None, colle
         gc.collect()
     late = sampler.run(rows, on_row)
     if late:
-        _log("ei_sensors: %d of %d rows late" % (late, sampler.rows))
+        _log("ei_sampler: %d of %d rows late" % (late, sampler.rows))
     return late
 
 
