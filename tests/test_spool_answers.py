@@ -191,3 +191,73 @@ def test_flash_full_while_moving_to_failed_is_a_clear_error(
     assert out[8]["ret"] == 0 and out[8]["pending"] == 0, out[8]
     ((seq, why),) = out[8]["failed"]
     assert seq == 1 and "bad values" in why
+
+
+def on_disk(where: Path) -> int:
+    """Bytes of a spool directory's recordings (metadata and data; not the reasons)."""
+    exts = (".m", ".s", ".cbor", ".json")
+    return sum(p.stat().st_size for p in where.iterdir() if p.suffix in exts)
+
+
+@pytest.mark.usefixtures("quiet")
+def test_failed_by_hand_keeps_the_byte_counts(server: ServerProc, tmp_path: Path) -> None:
+    """In CPython, Spool.requeue and discard (ei_spool_failed) on refused recordings: counts
+    as on disk after each move (a fresh Spool's scan agrees), numbers that are not in failed/
+    refused by name, a recording whose data was lost listed and discarded too, and a requeued
+    one sent in its old place, before later recordings."""
+    import ei_http
+    import ei_spool
+    import spool_common
+
+    path = tmp_path / "s"
+
+    def fresh() -> Any:
+        return ei_spool.Spool(
+            str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM", device_name="byhand"
+        )
+
+    spool = fresh()
+    for rid in (7001, 7002, 7003):
+        spool.put(spool_common.recording(rid), label="by hand")
+    refuse = http(400, b'{"success":false,"error":"sensors: units missing"}')
+    with RawServer([refuse]) as raw:
+        client = ei_http.Client(
+            spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1",
+            port=raw.port, tls=False, timeout=5,
+        )  # fmt: skip
+        assert spool.flush(client) == 0
+    assert [s for s, _ in spool.failed()] == [1, 2, 3] and spool.used == 0
+    assert spool.failed_bytes == on_disk(path / "failed") > 0
+    for bad in (9, 0):
+        for move in (spool.requeue, spool.discard):
+            with pytest.raises(ValueError) as err:
+                move(bad)
+            assert str(err.value) == f"no failed recording {bad} in {path}/failed"
+    assert spool.requeue(2) == 1 and len(spool) == 1
+    assert spool.used == on_disk(path) > 0
+    assert spool.failed_bytes == on_disk(path / "failed") > 0
+    again = fresh()
+    assert (again.used, again.failed_bytes) == (spool.used, spool.failed_bytes)
+    assert spool.discard(3) == 1 and [s for s, _ in spool.failed()] == [1]
+    assert spool.failed_bytes == on_disk(path / "failed") > 0
+    # Recording 2's data lost from flash: the next start moves it to failed/, listed with why.
+    (path / "00000002.cbor").unlink()
+    spool = fresh()
+    assert spool.failed() == [
+        (1, "refused: HTTP 400: sensors: units missing"),
+        (2, "data file missing"),
+    ]
+    assert spool.used == 0 and spool.failed_bytes == on_disk(path / "failed")
+    assert spool.discard(2) == 1 and [s for s, _ in spool.failed()] == [1]
+    # A requeued recording goes back to its place in the order, before later ones.
+    spool.put(spool_common.recording(7004))
+    spool.put(spool_common.recording(7005))
+    assert spool.requeue() == 1 and spool.failed() == [] and spool.failed_bytes == 0
+    assert spool.used == on_disk(path) and len(spool) == 3
+    client = ei_http.Client(
+        spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1",
+        port=server.port, tls=False, timeout=5,
+    )  # fmt: skip
+    assert spool.flush(client) == 3 and spool.used == 0
+    assert [i for i in ids_on(server) if 7001 <= i <= 7005] == [7001, 7004, 7005]
+    assert sorted(p.name for p in (path / "failed").iterdir()) == []
