@@ -8,6 +8,7 @@ bytes given (a captive portal, a redirect). The server's listing is the oracle f
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +201,9 @@ def on_disk(where: Path) -> int:
 
 
 @pytest.mark.usefixtures("quiet")
-def test_failed_by_hand_keeps_the_byte_counts(server: ServerProc, tmp_path: Path) -> None:
+def test_failed_by_hand_keeps_the_byte_counts(
+    server: ServerProc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In CPython, Spool.requeue and discard (ei_spool_failed) on refused recordings: counts
     as on disk after each move (a fresh Spool's scan agrees), numbers that are not in failed/
     refused by name, a recording whose data was lost listed and discarded too, and a requeued
@@ -233,6 +236,16 @@ def test_failed_by_hand_keeps_the_byte_counts(server: ServerProc, tmp_path: Path
             with pytest.raises(ValueError) as err:
                 move(bad)
             assert str(err.value) == f"no failed recording {bad} in {path}/failed"
+    with monkeypatch.context() as m:  # the flash fails the move: a SpoolError, nothing moved
+
+        def full(*args: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        m.setattr(os, "rename", full)
+        with pytest.raises(ei_spool.SpoolError) as failed:
+            spool.requeue(2)
+    assert str(failed.value) == f"spool {path}: the flash is full in failed/"
+    assert len(spool) == 0 and [s for s, _ in spool.failed()] == [1, 2, 3]
     assert spool.requeue(2) == 1 and len(spool) == 1
     assert spool.used == on_disk(path) > 0
     assert spool.failed_bytes == on_disk(path / "failed") > 0
@@ -261,3 +274,47 @@ def test_failed_by_hand_keeps_the_byte_counts(server: ServerProc, tmp_path: Path
     assert spool.flush(client) == 3 and spool.used == 0
     assert [i for i in ids_on(server) if 7001 <= i <= 7005] == [7001, 7004, 7005]
     assert sorted(p.name for p in (path / "failed").iterdir()) == []
+
+
+@pytest.mark.usefixtures("quiet")
+def test_metadata_from_before_0_2_is_sent_as_it_was_meant(
+    server: ServerProc, tmp_path: Path
+) -> None:
+    """A spool written by ei_ingest before 0.2 (metadata with label, category, fmt, filename,
+    metadata, size, sha256): flushed with those options, duplicates disallowed and no date id,
+    as then; a recording without a label says so (x-no-label)."""
+    import ei_http
+    import ei_spool
+    import spool_common
+
+    path = tmp_path / "s"
+    spool = ei_spool.Spool(str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM")
+    olds = [
+        dict(label="old one", category="testing", filename="old-7101.cbor", metadata={"v": "0.1"}),
+        dict(label=None, category="training", filename="old-7102.cbor", metadata=None),
+    ]
+    for rid, old in zip((7101, 7102), olds, strict=True):
+        seq = spool.put(spool_common.recording(rid))
+        meta = path / f"{seq:08d}.m"
+        now = json.loads(meta.read_text())
+        meta.write_text(json.dumps(dict(old, fmt="cbor", size=now["size"], sha256=now["sha256"])))
+    spool = ei_spool.Spool(str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM")
+    client = ei_http.Client(
+        spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1",
+        port=server.port, tls=False, timeout=5,
+    )  # fmt: skip
+    server.clear_requests_seen()
+    assert spool.flush(client) == 2 and spool.failed() == []
+    seen = [r for r in server.requests_seen() if r["outcome"] == 200]
+    heads = [{k.lower(): v for k, v in r["headers"].items()} for r in seen]
+    assert [h.get("x-disallow-duplicates") for h in heads] == ["1", "1"]
+    assert [h.get("x-add-date-id") for h in heads] == [None, None]
+    assert [h.get("x-label") for h in heads] == ["old%20one", None]
+    assert [h.get("x-no-label") for h in heads] == [None, "1"]
+    stored = {s["fileName"]: s for s in server.samples() if s["fileName"].startswith("old-71")}
+    assert sorted(stored) == ["old-7101.cbor", "old-7102.cbor"]
+    first = stored["old-7101.cbor"]
+    assert (first["label"], first["category"], first["metadata"]) == (
+        "old one", "testing", {"v": "0.1"},
+    )  # fmt: skip
+    assert stored["old-7102.cbor"]["category"] == "training"
