@@ -185,3 +185,27 @@ def test_retry_that_finds_its_file_stored_returns_none(runtime: str, tmp_path: P
         out = upload(runtime, tmp_path, server.port, robust={"attempts": 3}, filename="a.cbor")
     assert out == {"stored": None, "seconds": out["seconds"]}
     assert len(server.requests) == 2 and server.requests[0][1] == server.requests[1][1]
+
+
+def test_every_error_class_says_what_to_do() -> None:
+    """In CPython: each class's flags (what a caller decides on), status and words."""
+    import ei_errors as E
+
+    table = [  # (error, retryable, refuses_file, duplicate, str)
+        (E.IngestionError(404, "Not Found"), False, False, False, "HTTP 404: Not Found"),
+        (E.AuthError(401, "no key"), False, False, False, "HTTP 401: no key"),
+        (E.InvalidError(400, "bad"), False, True, False, "HTTP 400: bad"),
+        (E.MissingHeaderError(421, "x-file-name"), False, False, False, "HTTP 421: x-file-name"),
+        (E.UnexpectedAnswer(302, "moved"), True, False, False, "HTTP 302: moved"),
+        (E.ServerError(503, "busy"), True, False, False, "HTTP 503: busy"),
+        (E.ConnectionFailed("refused"), True, False, False, "refused"),
+        (E.TLSError("wrong CA"), False, False, False, "wrong CA"),
+        (E.DuplicateError(400, "duplicate"), False, True, True, "HTTP 400: duplicate"),
+    ]
+    for err, retryable, refuses, duplicate, words in table:
+        assert isinstance(err, E.IngestionError)
+        assert (err.retryable, err.refuses_file, err.duplicate, str(err)) == (
+            retryable, refuses, duplicate, words,
+        ), type(err).__name__  # fmt: skip
+    assert (E.ConnectionFailed("x").status, E.ConnectionFailed("x").text) == (0, "x")
+    assert (E.ServerError(500, "y").status, E.ServerError(500, "y").text) == (500, "y")
