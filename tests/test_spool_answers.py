@@ -289,7 +289,7 @@ def test_metadata_from_before_0_2_is_sent_as_it_was_meant(
 
     path = tmp_path / "s"
     spool = ei_spool.Spool(str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM")
-    olds = [
+    olds: list[dict[str, Any]] = [
         dict(label="old one", category="testing", filename="old-7101.cbor", metadata={"v": "0.1"}),
         dict(label=None, category="training", filename="old-7102.cbor", metadata=None),
     ]
