@@ -208,4 +208,5 @@ def test_every_error_class_says_what_to_do() -> None:
             retryable, refuses, duplicate, words,
         ), type(err).__name__  # fmt: skip
     assert (E.ConnectionFailed("x").status, E.ConnectionFailed("x").text) == (0, "x")
+    assert (E.TLSError("z").status, E.TLSError("z").text) == (0, "z")
     assert (E.ServerError(500, "y").status, E.ServerError(500, "y").text) == (500, "y")
