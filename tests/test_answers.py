@@ -210,3 +210,67 @@ def test_every_error_class_says_what_to_do() -> None:
     assert (E.ConnectionFailed("x").status, E.ConnectionFailed("x").text) == (0, "x")
     assert (E.TLSError("z").status, E.TLSError("z").text) == (0, "z")
     assert (E.ServerError(500, "y").status, E.ServerError(500, "y").text) == (500, "y")
+
+
+FILES_TWO = '{"success":true,"files":[{"success":false,"error":"bad units","fileName":"a.cbor"},'
+FOR_ANSWER = [
+    # (status, text, content type, location, filename): (class, str(error))
+    ((400, "{not json", b"", b"", "a"), ("InvalidError", "HTTP 400: {not json")),
+    ((400, '{"success":false,"error":""}', b"", b"", "a"),
+     ("InvalidError", 'HTTP 400: {"success":false,"error":""}')),
+    ((400, '{"error":5}', b"", b"", "a"), ("InvalidError", 'HTTP 400: {"error":5}')),
+    ((400, "Bad Request page", b"text/HTML; charset=utf-8", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 400: not an ingestion API answer: 'Bad Request page'")),
+    ((400, "<p>no</p>", b"text/plain", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 400: not an ingestion API answer: '<p>no</p>'")),
+    ((201, "made", b"", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 201: not an ingestion API answer: 'made'")),
+    ((299, "", b"", b"", "a"), ("UnexpectedAnswer", "HTTP 299: not an ingestion API answer: ''")),
+    ((300, "", b"", b"http://x/", "a"),
+     ("UnexpectedAnswer", "HTTP 300: redirected to http://x/ (a captive portal or proxy?): ''")),
+    ((399, "go", b"", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 399: redirected to nowhere (a captive portal or proxy?): 'go'")),
+    ((200, FILES_TWO + '{"fileName":"b.cbor"}]}', b"", b"", "a.cbor"),
+     ("InvalidError", "HTTP 400: bad units")),
+    ((200, FILES_TWO + '{"fileName":"b.cbor"}]}', b"", b"", "b.cbor"),
+     ("UnexpectedAnswer", "HTTP 200: this file is not listed in the answer: "
+      + repr((FILES_TWO + '{"fileName":"b.cbor"}]}')[:80]))),
+    ((200, '{"success":true,"files":[{"success":false}]}', b"", b"", "c"),
+     ("InvalidError", 'HTTP 400: {"success":true,"files":[{"success":false}]}')),
+    ((200, '{"success":false,"error":"Already Exists"}', b"", b"", "a"),
+     ("DuplicateError", "HTTP 200: Already Exists")),
+    ((200, "two\nlines", b"", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 200: the answer does not name the stored file: 'two\\nlines'")),
+    ((400, "a DUPLICATE file", b"", b"", "a"), ("DuplicateError", "HTTP 400: a DUPLICATE file")),
+    ((413, "too big", b"", b"", "a"), ("InvalidError", "HTTP 413: too big")),
+    ((401, "who", b"", b"", "a"), ("AuthError", "HTTP 401: who")),
+    ((402, "pay", b"", b"", "a"), ("IngestionError", "HTTP 402: pay")),
+    ((403, "no", b"", b"", "a"), ("AuthError", "HTTP 403: no")),
+    ((421, "x-label", b"", b"", "a"), ("MissingHeaderError", "HTTP 421: x-label")),
+    ((499, "gone", b"", b"", "a"), ("IngestionError", "HTTP 499: gone")),
+    ((500, "oops", b"", b"", "a"), ("ServerError", "HTTP 500: oops")),
+    ((599, "oops", b"", b"", "a"), ("ServerError", "HTTP 599: oops")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "expected"), FOR_ANSWER)
+def test_for_answer_at_every_edge(answer: tuple[Any, ...], expected: tuple[str, str]) -> None:
+    """ei_errors.for_answer directly, in CPython: the edges of each status range, content types
+    in any case, JSON that is not the API's, a refusal in one of several file entries."""
+    import ei_errors
+
+    status, text, ctype, location, filename = answer
+    err = ei_errors.for_answer(status, text, ctype, location, "files", filename)
+    assert (type(err).__name__, str(err)) == expected
+    assert err.status == (400 if expected[1].startswith("HTTP 400") else status)
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [(407, False), (408, True), (409, False), (428, False), (429, True), (430, False)],
+)
+def test_only_408_and_429_of_the_other_4xx_are_retryable(status: int, retryable: bool) -> None:
+    import ei_errors
+
+    err = ei_errors.for_answer(status, "x", b"", b"", "files", "a")
+    assert type(err) is ei_errors.IngestionError and err.retryable is retryable
