@@ -235,6 +235,9 @@ FOR_ANSWER = [
     ((200, FILES_TWO + '{"fileName":"b.cbor"}]}', b"", b"", "b.cbor"),
      ("UnexpectedAnswer", "HTTP 200: this file is not listed in the answer: "
       + repr((FILES_TWO + '{"fileName":"b.cbor"}]}')[:80]))),
+    ((200, '{"success":true,"error":"note","files":[]}', b"", b"", "a"),  # an error beside
+     ("UnexpectedAnswer", "HTTP 200: this file is not listed in the answer: "  # success: not one
+      + repr('{"success":true,"error":"note","files":[]}'))),
     ((200, '{"success":true,"files":[{"success":false}]}', b"", b"", "c"),
      ("InvalidError", 'HTTP 400: {"success":true,"files":[{"success":false}]}')),
     ((200, '{"success":false,"error":"Already Exists"}', b"", b"", "a"),
