@@ -185,3 +185,95 @@ def test_retry_that_finds_its_file_stored_returns_none(runtime: str, tmp_path: P
         out = upload(runtime, tmp_path, server.port, robust={"attempts": 3}, filename="a.cbor")
     assert out == {"stored": None, "seconds": out["seconds"]}
     assert len(server.requests) == 2 and server.requests[0][1] == server.requests[1][1]
+
+
+def test_every_error_class_says_what_to_do() -> None:
+    """In CPython: each class's flags (what a caller decides on), status and words."""
+    import ei_errors as E
+
+    table = [  # (error, retryable, refuses_file, duplicate, str)
+        (E.IngestionError(404, "Not Found"), False, False, False, "HTTP 404: Not Found"),
+        (E.AuthError(401, "no key"), False, False, False, "HTTP 401: no key"),
+        (E.InvalidError(400, "bad"), False, True, False, "HTTP 400: bad"),
+        (E.MissingHeaderError(421, "x-file-name"), False, False, False, "HTTP 421: x-file-name"),
+        (E.UnexpectedAnswer(302, "moved"), True, False, False, "HTTP 302: moved"),
+        (E.ServerError(503, "busy"), True, False, False, "HTTP 503: busy"),
+        (E.ConnectionFailed("refused"), True, False, False, "refused"),
+        (E.TLSError("wrong CA"), False, False, False, "wrong CA"),
+        (E.DuplicateError(400, "duplicate"), False, True, True, "HTTP 400: duplicate"),
+    ]
+    for err, retryable, refuses, duplicate, words in table:
+        assert isinstance(err, E.IngestionError)
+        assert (err.retryable, err.refuses_file, err.duplicate, str(err)) == (
+            retryable, refuses, duplicate, words,
+        ), type(err).__name__  # fmt: skip
+    assert (E.ConnectionFailed("x").status, E.ConnectionFailed("x").text) == (0, "x")
+    assert (E.TLSError("z").status, E.TLSError("z").text) == (0, "z")
+    assert (E.ServerError(500, "y").status, E.ServerError(500, "y").text) == (500, "y")
+
+
+FILES_TWO = '{"success":true,"files":[{"success":false,"error":"bad units","fileName":"a.cbor"},'
+FOR_ANSWER = [
+    # (status, text, content type, location, filename): (class, str(error))
+    ((400, "{not json", b"", b"", "a"), ("InvalidError", "HTTP 400: {not json")),
+    ((400, '{"success":false,"error":""}', b"", b"", "a"),
+     ("InvalidError", 'HTTP 400: {"success":false,"error":""}')),
+    ((400, '{"error":5}', b"", b"", "a"), ("InvalidError", 'HTTP 400: {"error":5}')),
+    ((400, "Bad Request page", b"text/HTML; charset=utf-8", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 400: not an ingestion API answer: 'Bad Request page'")),
+    ((400, "<p>no</p>", b"text/plain", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 400: not an ingestion API answer: '<p>no</p>'")),
+    ((201, "made", b"", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 201: not an ingestion API answer: 'made'")),
+    ((299, "", b"", b"", "a"), ("UnexpectedAnswer", "HTTP 299: not an ingestion API answer: ''")),
+    ((300, "", b"", b"http://x/", "a"),
+     ("UnexpectedAnswer", "HTTP 300: redirected to http://x/ (a captive portal or proxy?): ''")),
+    ((399, "go", b"", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 399: redirected to nowhere (a captive portal or proxy?): 'go'")),
+    ((200, FILES_TWO + '{"fileName":"b.cbor"}]}', b"", b"", "a.cbor"),
+     ("InvalidError", "HTTP 400: bad units")),
+    ((200, FILES_TWO + '{"fileName":"b.cbor"}]}', b"", b"", "b.cbor"),
+     ("UnexpectedAnswer", "HTTP 200: this file is not listed in the answer: "
+      + repr((FILES_TWO + '{"fileName":"b.cbor"}]}')[:80]))),
+    ((200, '{"success":true,"error":"note","files":[]}', b"", b"", "a"),  # an error beside
+     ("UnexpectedAnswer", "HTTP 200: this file is not listed in the answer: "  # success: not one
+      + repr('{"success":true,"error":"note","files":[]}'))),
+    ((200, '{"success":true,"files":[{"success":false}]}', b"", b"", "c"),
+     ("InvalidError", 'HTTP 400: {"success":true,"files":[{"success":false}]}')),
+    ((200, '{"success":false,"error":"Already Exists"}', b"", b"", "a"),
+     ("DuplicateError", "HTTP 200: Already Exists")),
+    ((200, "two\nlines", b"", b"", "a"),
+     ("UnexpectedAnswer", "HTTP 200: the answer does not name the stored file: 'two\\nlines'")),
+    ((400, "a DUPLICATE file", b"", b"", "a"), ("DuplicateError", "HTTP 400: a DUPLICATE file")),
+    ((413, "too big", b"", b"", "a"), ("InvalidError", "HTTP 413: too big")),
+    ((401, "who", b"", b"", "a"), ("AuthError", "HTTP 401: who")),
+    ((402, "pay", b"", b"", "a"), ("IngestionError", "HTTP 402: pay")),
+    ((403, "no", b"", b"", "a"), ("AuthError", "HTTP 403: no")),
+    ((421, "x-label", b"", b"", "a"), ("MissingHeaderError", "HTTP 421: x-label")),
+    ((499, "gone", b"", b"", "a"), ("IngestionError", "HTTP 499: gone")),
+    ((500, "oops", b"", b"", "a"), ("ServerError", "HTTP 500: oops")),
+    ((599, "oops", b"", b"", "a"), ("ServerError", "HTTP 599: oops")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "expected"), FOR_ANSWER)
+def test_for_answer_at_every_edge(answer: tuple[Any, ...], expected: tuple[str, str]) -> None:
+    """ei_errors.for_answer directly, in CPython: the edges of each status range, content types
+    in any case, JSON that is not the API's, a refusal in one of several file entries."""
+    import ei_errors
+
+    status, text, ctype, location, filename = answer
+    err = ei_errors.for_answer(status, text, ctype, location, "files", filename)
+    assert (type(err).__name__, str(err)) == expected
+    assert err.status == (400 if expected[1].startswith("HTTP 400") else status)
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [(407, False), (408, True), (409, False), (428, False), (429, True), (430, False)],
+)
+def test_only_408_and_429_of_the_other_4xx_are_retryable(status: int, retryable: bool) -> None:
+    import ei_errors
+
+    err = ei_errors.for_answer(status, "x", b"", b"", "files", "a")
+    assert type(err) is ei_errors.IngestionError and err.retryable is retryable

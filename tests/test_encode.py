@@ -332,6 +332,48 @@ def test_binary_rules() -> None:
         ei_ingest.dump(multi, io.BytesIO(), fmt="binary")
 
 
+def binary_f32(values: list[float], scale: float | None = None) -> ei_ingest.Recording:
+    rec = ei_ingest.Recording((("audio", "wav"),), 0.0625, 8, "f", scale=scale)
+    for v in values:
+        rec.append((v,))
+    return rec
+
+
+def test_binary_f32_takes_the_whole_float32_range() -> None:
+    """The largest float32 either way is a sample like any other, in the raw little-endian
+    bytes at the end of the file."""
+    flt_max = 3.4028234663852886e38
+    out = io.BytesIO()
+    n = ei_ingest.dump(binary_f32([flt_max, -flt_max, 0.5]), out, fmt="binary", device_type="T")
+    raw = out.getvalue()
+    assert n == len(raw) and raw[-12:] == struct.pack("<3f", flt_max, -flt_max, 0.5)
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+@pytest.mark.parametrize(
+    ("values", "scale", "message"),
+    [
+        ([1.0, 2.0, float("inf"), 4.0], None, "row 2 axis audio: inf is not a finite float32"),
+        ([float("-inf")], None, "row 0 axis audio: -inf is not a finite float32"),
+        ([1.0, float("nan")], None, "row 1 axis audio: nan is not a finite float32"),
+        # 2**123 * 16 fits, 2**125 * 16 (2**129) does not
+        ([1.0, 2.0**123, 2.0**125], 16.0, f"row 2 axis audio: {2.0**129!r} is not a finite"),
+        ([1.0, 2.0**123, -(2.0**125)], 16.0, f"row 2 axis audio: {-(2.0**129)!r} is not a"),
+    ],
+)
+def test_binary_f32_refuses_what_float32_cannot_hold(
+    values: list[float], scale: float | None, message: str, seekable: bool
+) -> None:
+    rec = binary_f32([0.0] * len(values), scale)
+    for i, v in enumerate(values):
+        rec.buffer[i] = v  # a zero-copy writer bypasses append()'s checks
+    stream: Any = io.BytesIO() if seekable else WriteOnly()
+    with pytest.raises(ValueError) as e:
+        ei_ingest.dump(rec, stream, fmt="binary", device_type="T", hmac_key=KEY)
+    assert str(e.value).startswith(message), str(e.value)
+    assert (stream.getvalue() if seekable else bytes(stream.data)) == b""
+
+
 def test_file_on_disk_patched_in_place(tmp_path: Path) -> None:
     rec = filled("h", n=4)
     path = tmp_path / "a.cbor"

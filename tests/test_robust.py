@@ -5,6 +5,7 @@ with the delay injected so the tests do not sleep.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -223,3 +224,134 @@ def test_retries_over_tls_and_never_retries_a_certificate_error(tmp_path: Path) 
             wrong.upload(spool_common.recording(10))
         assert wrong.tries == 1 and delays.calls == [1], "a wrong CA is not retried"
         assert server_ids(server) == {9: 1}
+
+
+def test_default_settings_bound_attempts_and_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented defaults, through the default delay: 5 attempts in all, waits doubling
+    from 1 s, capped at 30 s. The jitter is pinned to its top (the wait is the whole cap) and
+    to its bottom (half of it, rounded up), so an off-by-one default shows."""
+    clock = FakeClock(monkeypatch)
+    monkeypatch.setattr(ei_robust, "_random", lambda n: n - 1)
+    with refusing_port() as port:
+        c = client(port)
+        with pytest.raises(ConnectionFailed):
+            c.upload(spool_common.recording(11))
+    assert c.tries == 5 and clock.slept == [1000, 2000, 4000, 8000]
+    assert [c.backoff_ms(n) for n in (5, 6, 7)] == [16000, 30000, 30000]
+    monkeypatch.setattr(ei_robust, "_random", lambda n: 0)
+    assert [c.backoff_ms(n) for n in (1, 2, 6)] == [500, 1000, 15000]
+
+
+def test_default_total_time_is_two_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No attempt starts once 120 s have passed since the first one, and one still starts at
+    119.999 s: each wait of the injected delay ends at a chosen time on the fake clock."""
+    clock = FakeClock(monkeypatch)
+    start = clock.now
+    ends = [119999, 120000]
+    lefts: list[int] = []
+
+    def wait(attempt: int, left_ms: int) -> None:
+        lefts.append(left_ms)
+        clock.now = start + ends[attempt - 1]
+
+    with refusing_port() as port:
+        c = client(port, wait)
+        with pytest.raises(ConnectionFailed):
+            c.upload(spool_common.recording(12))
+    assert c.tries == 2 and lefts == [120000, 1]
+
+
+def test_doubling_stops_after_twenty_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a cap out of reach the wait stops doubling at delay_ms * 2**20: the shift stays a
+    small int on a 32-bit board (1000 << 20 < 2**30) however many attempts are allowed."""
+    monkeypatch.setattr(ei_robust, "_random", lambda n: n - 1)
+    c = client(1, delay_ms=1, max_delay_ms=10**9)
+    assert [c.backoff_ms(n) for n in (20, 21, 22, 60)] == [1 << 19, 1 << 20, 1 << 20, 1 << 20]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("attempts", 0, "attempts must be an int >= 1, not 0"),
+        ("attempts", True, "attempts must be an int >= 1, not True"),
+        ("attempts", 2.0, "attempts must be an int >= 1, not 2.0"),
+        ("attempts", "3", "attempts must be an int >= 1, not '3'"),
+        ("delay_ms", -1, "delay_ms must be an int >= 0, not -1"),
+        ("max_delay_ms", None, "max_delay_ms must be an int >= 0, not None"),
+        ("total_ms", False, "total_ms must be an int >= 0, not False"),
+        ("delay", "soon", "delay must be a function(attempt, left_ms), not 'soon'"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(setting: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        client(1, **{setting: value})
+    assert str(err.value) == message
+
+
+def test_lowest_settings_are_accepted() -> None:
+    c = client(1, attempts=1, delay_ms=0, max_delay_ms=0, total_ms=0)
+    assert (c.attempts, c.delay_ms, c.max_delay_ms, c.total_ms) == (1, 0, 0, 0)
+    assert c.tries == 0, "no send() yet"
+    assert client(1).tries == 0
+
+
+def test_no_wait_is_asked_for_when_no_time_is_left(
+    server: ServerProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts that use up total_ms exactly: no delay(attempt, 0), the error is raised."""
+    server.set_fault(status=500, count=100)
+    clock = FakeClock(monkeypatch)
+    sent = ei_robust.ei_http.Client.send
+
+    def slow_send(self: ei_robust.Client, req: object) -> str:
+        clock.now += 300
+        return sent(self, req)  # type: ignore[arg-type, no-any-return]
+
+    monkeypatch.setattr(ei_robust.ei_http.Client, "send", slow_send)
+    delays = Recorder()  # fails the test if asked to wait 0 ms
+    c = client(server.port, delays, attempts=100, total_ms=600)
+    with pytest.raises(ServerError):
+        c.upload(spool_common.recording(13))
+    server.clear_faults()
+    assert c.tries == 2 and delays.calls == [1]
+
+
+def test_retries_and_delivered_duplicates_are_logged(
+    server: ServerProc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ei_log
+
+    logs: list[str] = []
+    monkeypatch.setattr(ei_log, "_log", [logs.append])
+    server.set_fault(status=503, count=1)
+    c = client(server.port, Recorder(), attempts=3)
+    assert c.upload(spool_common.recording(14), label="logged")
+    assert (
+        len(logs) == 1
+        and logs[0].startswith("attempt 1 of 3 failed (")
+        and logs[0].endswith("): retrying")
+    ), logs
+    assert "503" in logs[0], "the failure is named"
+    logs.clear()
+    with FaultProxy(server.port) as proxy:
+        proxy.queue("truncate")  # the request arrives whole, the answer is cut
+        c = client(proxy.port, Recorder())
+        assert c.upload(spool_common.recording(15), filename="lost-log.cbor") is None
+    assert logs[-1] == "retry 2 found lost-log.cbor already stored: delivered", logs
+
+
+def test_random_reaches_every_value_below_two_to_the_24() -> None:
+    """_random(n) draws from 24 bits: for n = 2**24 the upper half is reached too."""
+    import random
+
+    random.seed(18)
+    draws = [ei_robust._random(1 << 24) for _ in range(64)]
+    assert all(0 <= d < 1 << 24 for d in draws)
+    assert max(draws) >= 1 << 23, "only 23 bits drawn"
+
+
+def test_without_random_the_clock_gives_the_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A firmware without `random` (or without getrandbits): the ticks, modulo n."""
+    monkeypatch.setitem(sys.modules, "random", None)  # `import random` raises ImportError
+    monkeypatch.setattr(ei_robust, "ticks_ms", lambda: 1234)
+    assert [ei_robust._random(n) for n in (1000, 7, 1)] == [234, 2, 0]

@@ -8,6 +8,7 @@ bytes given (a captive portal, a redirect). The server's listing is the oracle f
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,129 @@ def test_flash_full_while_moving_to_failed_is_a_clear_error(
     assert out[8]["ret"] == 0 and out[8]["pending"] == 0, out[8]
     ((seq, why),) = out[8]["failed"]
     assert seq == 1 and "bad values" in why
+
+
+def on_disk(where: Path) -> int:
+    """Bytes of a spool directory's recordings (metadata and data; not the reasons)."""
+    exts = (".m", ".s", ".cbor", ".json")
+    return sum(p.stat().st_size for p in where.iterdir() if p.suffix in exts)
+
+
+@pytest.mark.usefixtures("quiet")
+def test_failed_by_hand_keeps_the_byte_counts(
+    server: ServerProc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In CPython, Spool.requeue and discard (ei_spool_failed) on refused recordings: counts
+    as on disk after each move (a fresh Spool's scan agrees), numbers that are not in failed/
+    refused by name, a recording whose data was lost listed and discarded too, and a requeued
+    one sent in its old place, before later recordings."""
+    import ei_http
+    import ei_spool
+    import spool_common
+
+    path = tmp_path / "s"
+
+    def fresh() -> Any:
+        return ei_spool.Spool(
+            str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM", device_name="byhand"
+        )
+
+    spool = fresh()
+    for rid in (7001, 7002, 7003):
+        spool.put(spool_common.recording(rid), label="by hand")
+    refuse = http(400, b'{"success":false,"error":"sensors: units missing"}')
+    with RawServer([refuse]) as raw:
+        client = ei_http.Client(
+            spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1",
+            port=raw.port, tls=False, timeout=5,
+        )  # fmt: skip
+        assert spool.flush(client) == 0
+    assert [s for s, _ in spool.failed()] == [1, 2, 3] and spool.used == 0
+    assert spool.failed_bytes == on_disk(path / "failed") > 0
+    for bad in (9, 0):
+        for move in (spool.requeue, spool.discard):
+            with pytest.raises(ValueError) as err:
+                move(bad)
+            assert str(err.value) == f"no failed recording {bad} in {path}/failed"
+    with monkeypatch.context() as m:  # the flash fails the move: a SpoolError, nothing moved
+
+        def full(*args: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        m.setattr(os, "rename", full)
+        with pytest.raises(ei_spool.SpoolError) as failed:
+            spool.requeue(2)
+    assert str(failed.value) == f"spool {path}: the flash is full in failed/"
+    assert len(spool) == 0 and [s for s, _ in spool.failed()] == [1, 2, 3]
+    assert spool.requeue(2) == 1 and len(spool) == 1
+    assert spool.used == on_disk(path) > 0
+    assert spool.failed_bytes == on_disk(path / "failed") > 0
+    again = fresh()
+    assert (again.used, again.failed_bytes) == (spool.used, spool.failed_bytes)
+    assert spool.discard(3) == 1 and [s for s, _ in spool.failed()] == [1]
+    assert spool.failed_bytes == on_disk(path / "failed") > 0
+    # Recording 2's data lost from flash: the next start moves it to failed/, listed with why.
+    (path / "00000002.cbor").unlink()
+    spool = fresh()
+    assert spool.failed() == [
+        (1, "refused: HTTP 400: sensors: units missing"),
+        (2, "data file missing"),
+    ]
+    assert spool.used == 0 and spool.failed_bytes == on_disk(path / "failed")
+    assert spool.discard(2) == 1 and [s for s, _ in spool.failed()] == [1]
+    # A requeued recording goes back to its place in the order, before later ones.
+    spool.put(spool_common.recording(7004))
+    spool.put(spool_common.recording(7005))
+    assert spool.requeue() == 1 and spool.failed() == [] and spool.failed_bytes == 0
+    assert spool.used == on_disk(path) and len(spool) == 3
+    client = ei_http.Client(
+        spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1",
+        port=server.port, tls=False, timeout=5,
+    )  # fmt: skip
+    assert spool.flush(client) == 3 and spool.used == 0
+    assert [i for i in ids_on(server) if 7001 <= i <= 7005] == [7001, 7004, 7005]
+    assert sorted(p.name for p in (path / "failed").iterdir()) == []
+
+
+@pytest.mark.usefixtures("quiet")
+def test_metadata_from_before_0_2_is_sent_as_it_was_meant(
+    server: ServerProc, tmp_path: Path
+) -> None:
+    """A spool written by ei_ingest before 0.2 (metadata with label, category, fmt, filename,
+    metadata, size, sha256): flushed with those options, duplicates disallowed and no date id,
+    as then; a recording without a label says so (x-no-label)."""
+    import ei_http
+    import ei_spool
+    import spool_common
+
+    path = tmp_path / "s"
+    spool = ei_spool.Spool(str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM")
+    olds: list[dict[str, Any]] = [
+        dict(label="old one", category="testing", filename="old-7101.cbor", metadata={"v": "0.1"}),
+        dict(label=None, category="training", filename="old-7102.cbor", metadata=None),
+    ]
+    for rid, old in zip((7101, 7102), olds, strict=True):
+        seq = spool.put(spool_common.recording(rid))
+        meta = path / f"{seq:08d}.m"
+        now = json.loads(meta.read_text())
+        meta.write_text(json.dumps(dict(old, fmt="cbor", size=now["size"], sha256=now["sha256"])))
+    spool = ei_spool.Spool(str(path), hmac_key=spool_common.HMAC_KEY, device_type="SIM")
+    client = ei_http.Client(
+        spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", host="127.0.0.1",
+        port=server.port, tls=False, timeout=5,
+    )  # fmt: skip
+    server.clear_requests_seen()
+    assert spool.flush(client) == 2 and spool.failed() == []
+    seen = [r for r in server.requests_seen() if r["outcome"] == 200]
+    heads = [{k.lower(): v for k, v in r["headers"].items()} for r in seen]
+    assert [h.get("x-disallow-duplicates") for h in heads] == ["1", "1"]
+    assert [h.get("x-add-date-id") for h in heads] == [None, None]
+    assert [h.get("x-label") for h in heads] == ["old%20one", None]
+    assert [h.get("x-no-label") for h in heads] == [None, "1"]
+    stored = {s["fileName"]: s for s in server.samples() if s["fileName"].startswith("old-71")}
+    assert sorted(stored) == ["old-7101.cbor", "old-7102.cbor"]
+    first = stored["old-7101.cbor"]
+    assert (first["label"], first["category"], first["metadata"]) == (
+        "old one", "testing", {"v": "0.1"},
+    )  # fmt: skip
+    assert stored["old-7102.cbor"]["category"] == "training"

@@ -261,3 +261,107 @@ def test_upload_file_from_flash(server: ServerProc, runtime: str, fmt: str, tmp_
     sample = find(server, out["stored"])
     assert sample["signature"] == "valid" and sample["label"] == "flash"
     assert server.raw(sample["id"]) == path.read_bytes()
+
+
+class FakeResponse:
+    """What micropython-lib's requests.post returns: status_code, content, headers, close()."""
+
+    def __init__(self, status: int, content: bytes, headers: dict[str, Any] | None) -> None:
+        self.status_code = status
+        self.content = content
+        self.headers = headers
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeRequests:
+    """A `requests` module for ei_requests (installed in sys.modules): it records each post,
+    keeping every chunk of the body as it was handed over, and gives a set answer."""
+
+    def __init__(self, answer: FakeResponse | OSError) -> None:
+        self.answer = answer
+        self.posts: list[dict[str, Any]] = []
+
+    def post(self, url: str, data: Any, headers: dict[str, str], timeout: float) -> FakeResponse:
+        chunks = list(data)  # all of them first: a chunk that was a view of the stage changes
+        self.posts.append(dict(url=url, chunks=chunks, headers=headers, timeout=timeout))
+        if isinstance(self.answer, OSError):
+            raise self.answer
+        return self.answer
+
+
+def requests_client(monkeypatch: pytest.MonkeyPatch, answer: FakeResponse | OSError) -> Any:
+    import sys
+
+    import ei_http
+    import spool_common
+
+    fake = FakeRequests(answer)
+    monkeypatch.setitem(sys.modules, "requests", fake)
+    client = ei_http.Client(
+        spool_common.API_KEY, spool_common.HMAC_KEY, "SIM", device_name="req", host="127.0.0.1",
+        port=8099, tls=False, timeout=7, stage_size=64, transport="requests",
+    )  # fmt: skip
+    return client, fake
+
+
+def test_requests_transport_hands_over_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In CPython with a recording `requests`: the URL, our headers but Host and Connection
+    (requests writes its own), the timeout, the body as separate copies of the stage, and the
+    answer's headers read whatever their case and type; the response is closed."""
+    import spool_common
+
+    answer = FakeResponse(200, b"req.json\n", {"Content-Type": "text/plain", "X-Other": b"1"})
+    client, fake = requests_client(monkeypatch, answer)
+    rec = spool_common.recording(21)
+    assert client.upload(rec, label="via fake", fmt="json", endpoint="data") == "req.json"
+    (post,) = fake.posts
+    assert post["url"] == "http://127.0.0.1:8099/api/training/data" and post["timeout"] == 7
+    headers = post["headers"]
+    assert "Host" not in headers and "Connection" not in headers
+    assert headers["x-api-key"] == spool_common.API_KEY and headers["x-label"] == "via%20fake"
+    assert headers["Content-Type"] == "application/json"
+    body = b"".join(post["chunks"])
+    assert len(post["chunks"]) > 2 and all(type(c) is bytes for c in post["chunks"])
+    assert int(headers["Content-Length"]) == len(body)
+    assert rows(decode(body)) == [list(spool_common.row(21, j)) for j in range(20)]
+    assert answer.closed
+
+
+def test_requests_transport_reads_the_answers_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A portal's page that does not start with '<' is known by its content type; a redirect
+    names where it goes (headers as str or bytes, any case); each response is closed."""
+    import ei_errors
+    import spool_common
+
+    portal = FakeResponse(200, b"Accept the terms", {"content-TYPE": b"text/html"})
+    client, _ = requests_client(monkeypatch, portal)
+    with pytest.raises(ei_errors.UnexpectedAnswer, match="does not name the stored file"):
+        client.upload(spool_common.recording(22), fmt="json", endpoint="data")
+    assert portal.closed
+    moved = FakeResponse(302, b"", {"Location": "http://portal.example/login"})
+    client, _ = requests_client(monkeypatch, moved)
+    with pytest.raises(ei_errors.UnexpectedAnswer, match="redirected to http://portal.example"):
+        client.upload(spool_common.recording(23))
+    assert moved.closed
+    bare = FakeResponse(200, b"bare.json", None)  # no headers at all: stored by its name
+    client, _ = requests_client(monkeypatch, bare)
+    assert client.upload(spool_common.recording(24), endpoint="data") == "bare.json"
+
+
+def test_requests_transport_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ei_errors
+    import ei_http
+    import spool_common
+
+    client, _ = requests_client(monkeypatch, OSError("connection refused"))
+    with pytest.raises(ei_errors.ConnectionFailed) as err:
+        client.upload(spool_common.recording(25))
+    assert str(err.value).endswith("http://127.0.0.1:8099: connection refused"), str(err.value)
+    args = (spool_common.API_KEY, None, "SIM")
+    with pytest.raises(ValueError, match="'requests' cannot check certificates"):
+        ei_http.Client(*args, host="127.0.0.1", tls=True, transport="requests")
+    insecure = ei_http.Client(*args, tls=True, insecure=True, transport="requests")
+    assert insecure._wire.url == "https://ingestion.edgeimpulse.com:443"

@@ -81,7 +81,12 @@ TESTS: dict[str, list[str]] = {
     "ei_f32text": _VALUES,
     "ei_fixed": _VALUES + ["test_sensors_forwarder.py"],
     "ei_ingest": _ENCODE + ["test_check_and_helpers.py", "test_upload.py"],
-    "ei_options": ["test_bad_calls.py", "test_upload.py", "test_spool_answers.py"],
+    "ei_options": [
+        "test_options.py",
+        "test_bad_calls.py",
+        "test_upload.py",
+        "test_spool_answers.py",
+    ],
     "ei_errors": ["test_answers.py", "test_retry_status.py", "test_robust.py"],
     "ei_log": ["test_keys_never_shown.py", "test_robust.py"],
     "ei_http": _UPLOAD + ["test_tls_insecure.py", "test_robust.py"],
