@@ -17,21 +17,21 @@ a few minutes): the library's code then takes no heap, as in a firmware built wi
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # tools/bench, tools/
+import remote as studio  # noqa: E402 (tools/remote.py: Studio's calls)
 from common import ROOT, update_section  # noqa: E402
+from local_server import LocalServer  # noqa: E402
+from testca import BenchCA, make_ca  # noqa: E402
 
 BOARD32 = ROOT.parent / "shared" / "micropython32"
 BUILD = ROOT / "build" / "board32"
@@ -54,99 +54,32 @@ def compile_all(board32: Path) -> None:
         subprocess.run([cross, "-march=x86", "-o", str(out), str(src)], check=True)
 
 
-def make_cert(directory: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA (DER, for the board) and a 127.0.0.1 server certificate (RSA 2048)."""
-    import ipaddress
+class Studio:
+    """The local server (tools/local_server.py: ingestion and remote management on free
+    loopback ports) with Studio's calls as tools/remote.py makes them."""
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
-    ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-        .public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    skey = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name).public_key(skey.public_key()).serial_number(2)
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    der, pem, kpem = directory / "ca.der", directory / "cert.pem", directory / "key.pem"
-    der.write_bytes(ca.public_bytes(serialization.Encoding.DER))
-    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    kpem.write_bytes(
-        skey.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return der, pem, kpem
-
-
-class Server:
-    """tools/ingest_server.py on free loopback ports: ingestion and remote management."""
-
-    def __init__(self, data: Path, tls: tuple[Path, Path, Path] | None) -> None:
-        cmd = [sys.executable, str(ROOT / "tools" / "ingest_server.py"), "--port", "0",
-               "--data-dir", str(data), "--api-key", API_KEY, "--hmac-key", HMAC_KEY]  # fmt: skip
-        if tls:
-            cmd += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert self.proc.stdout is not None
-        self.ws_port = self.port = 0
-        while not self.port:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError("the server did not start")
-            m = re.search(r"remote management listening on wss?://[^:]+:(\d+)", line)
-            self.ws_port = int(m.group(1)) if m else self.ws_port
-            m = re.search(r"ingest_server listening on https?://[^:]+:(\d+)", line)
-            self.port = int(m.group(1)) if m else 0
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # drain the log
-        self.context = None
-        if tls:
-            import ssl
-
-            self.context = ssl.create_default_context()
-            self.context.load_verify_locations(cadata=tls[2].read_bytes())
-
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        scheme = "https" if self.context else "http"
-        req = urllib.request.Request(
-            f"{scheme}://127.0.0.1:{self.port}/v1/api/1{path}", method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"x-api-key": API_KEY, "Content-Type": "application/json"},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(req, timeout=10, context=self.context) as resp:
-                return dict(json.loads(resp.read()))
-        except urllib.error.HTTPError as exc:
-            return dict(json.loads(exc.read()))
+    def __init__(self, data: Path, ca: BenchCA | None) -> None:
+        extra = ["--tls-cert", str(ca.cert_pem), "--tls-key", str(ca.key_pem)] if ca else []
+        self.server = LocalServer(data, API_KEY, HMAC_KEY, extra).__enter__()
+        self.port, self.ws_port = self.server.port, self.server.remote_port
+        cafile = None
+        if ca is not None:  # tools/remote.py takes a PEM CA file
+            cafile = data.parent / "ca.pem"
+            cafile.write_text(ssl.DER_cert_to_PEM_cert(ca.ca_der.read_bytes()))
+        self.api = studio.Api(f"{'https' if ca else 'http'}://127.0.0.1:{self.port}", API_KEY,
+                              None if cafile is None else str(cafile), "1")  # fmt: skip
 
     def connected(self) -> bool:
-        devices = self.api("GET", "/devices").get("devices", [])
+        devices = self.api.call("GET", "/devices")["devices"]
         return any(d["deviceId"] == DEVICE and d["remote_mgmt_connected"] for d in devices)
 
+    def start_sampling(self) -> None:
+        body = {"label": "bench", "lengthMs": 1000, "intervalMs": 1, "category": "training",
+                "sensor": "Accelerometer"}  # fmt: skip
+        self.api.call("POST", f"/device/{DEVICE}/start-sampling", body)
+
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+        self.server.__exit__(None, None, None)
 
 
 def build_frozen(board32: Path, variant: str) -> Path:
@@ -165,7 +98,7 @@ def build_frozen(board32: Path, variant: str) -> Path:
     return out / f"micropython-{variant}-frozen"
 
 
-def run_once(binary: Path, heap: int, job: str, server: Server, ca: Path | None) -> bool:
+def run_once(binary: Path, heap: int, job: str, server: Studio, ca: Path | None) -> bool:
     while server.connected():  # the previous run's session must be gone first
         time.sleep(0.05)
     scheme = "wss" if ca else "ws"
@@ -184,9 +117,7 @@ def run_once(binary: Path, heap: int, job: str, server: Server, ca: Path | None)
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             if server.connected():
-                body = {"label": "bench", "lengthMs": 1000, "intervalMs": 1,
-                        "category": "training", "sensor": "Accelerometer"}  # fmt: skip
-                server.api("POST", f"/device/{DEVICE}/start-sampling", body)
+                server.start_sampling()
                 break
             time.sleep(0.02)
     try:
@@ -201,7 +132,7 @@ def run_once(binary: Path, heap: int, job: str, server: Server, ca: Path | None)
     return ok
 
 
-def smallest(binary: Path, job: str, server: Server, ca: Path | None, repeat: int) -> int:
+def smallest(binary: Path, job: str, server: Studio, ca: Path | None, repeat: int) -> int:
     """Bisection to 16 bytes; a heap size passes only if `repeat` runs in a row pass. With TLS
     the peak is not exactly repeatable (the handshake's allocations vary from run to run), so
     the figure is the smallest heap that was enough every time, not once."""
@@ -245,14 +176,12 @@ def main() -> None:
             binary = build_frozen(args.board32, args.binary)
     results = {}
     with tempfile.TemporaryDirectory(prefix="ei-remote-bench-") as tmp:
-        ca = tls = None
-        if args.tls:
-            ca, pem, key = make_cert(Path(tmp))
-            tls = (pem, key, ca)
-        server = Server(Path(tmp) / "data", tls)
+        ca = make_ca(Path(tmp) / "ca") if args.tls else None
+        server = Studio(Path(tmp) / "data", ca)
         try:
             for job in args.jobs:
-                results[job] = smallest(binary, job, server, ca, args.repeat)
+                der = ca.ca_der if ca else None
+                results[job] = smallest(binary, job, server, der, args.repeat)
                 print(f"{binary.name} {'wss+https' if args.tls else 'ws+http'} {job}: "
                       f"{results[job]:,} bytes", flush=True)  # fmt: skip
         finally:
