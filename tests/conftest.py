@@ -19,6 +19,7 @@ Shared fixtures:
   test) overrides `server` with a fixture of the same name that takes this one.
 - `fresh_server`: a server of the test's own (its own data dir), for tests that count what
   the server stored or saw.
+- `logs`: the library's log messages during the test, as a list.
 - `quiet`: the library's log hook silenced for the test (`pytestmark =
   pytest.mark.usefixtures("quiet")` in modules whose failures are expected).
 """
@@ -154,4 +155,15 @@ def quiet() -> Iterator[None]:
 
     ei_log.set_log(None)
     yield
+    ei_log.set_log(ei_log._print_log)
+
+
+@pytest.fixture
+def logs() -> Iterator[list[str]]:
+    """What the library logs during the test, one message an item (then print again)."""
+    import ei_log
+
+    seen: list[str] = []
+    ei_log.set_log(seen.append)
+    yield seen
     ei_log.set_log(ei_log._print_log)

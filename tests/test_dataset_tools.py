@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from daq import decode, signature_valid
-from harness import ROOT
+from harness import ROOT, read_terminal
 from samplefiles import daq_doc, small_values, upload_all
 from serverproc import ServerProc, sign_json
 
@@ -272,17 +272,8 @@ def test_push_shows_a_progress_bar_on_a_terminal(source: ServerProc, tmp_path: P
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, str(DATASET), "push", "--data-dir",
                                        str(source.data_dir)], env)  # fmt: skip
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        output = read_terminal(fd).decode("utf-8", "replace")
         _, status = os.waitpid(pid, 0)
-        output = b"".join(chunks).decode("utf-8", "replace")
     assert os.waitstatus_to_exitcode(status) == 0, output
     assert "100%" in output and "8/8" in output and "sample" in output
     assert "8 sent, 0 already there, 0 failed" in output

@@ -6,7 +6,6 @@ runtimes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import ei_errors
@@ -26,14 +25,6 @@ SECRETS = (API_KEY, HMAC_KEY, "API-KEY-SECRET", "HMAC-KEY-SECRET")
 def no_secret(text: str) -> None:
     for secret in SECRETS:
         assert secret not in text, f"a key was shown: {text!r}"
-
-
-@pytest.fixture
-def logs() -> Iterator[list[str]]:
-    seen: list[str] = []
-    ei_errors.set_log(seen.append)
-    yield seen
-    ei_errors.set_log(ei_errors._print_log)
 
 
 def test_repr_and_str_never_show_keys(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import uploadscenario
 from cryptography import x509
-from harness import ROOT
+from harness import ROOT, read_terminal
 from samplefiles import small_json
 from serverproc import SERVER_SCRIPT, HttpResult, ServerProc, make_test_ca
 
@@ -227,14 +227,7 @@ def test_new_keys_are_shown_once_on_a_terminal(tmp_path: Path) -> None:
             except OSError:
                 break
         os.kill(pid, signal.SIGTERM)
-        while True:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
+        output += read_terminal(fd)
         os.waitpid(pid, 0)
         return output.decode("utf-8", "replace")
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import ei_errors
 import ei_http
 import pytest
 import spool_common
@@ -27,14 +26,6 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]
     ca: TestCA = make_test_ca(tmp_path_factory.mktemp("ca"), hosts=("127.0.0.1",))
     with ServerProc(tmp_path_factory.mktemp("data"), tls=ca) as server:
         yield server
-
-
-@pytest.fixture
-def logs() -> Iterator[list[str]]:
-    seen: list[str] = []
-    ei_errors.set_log(seen.append)
-    yield seen
-    ei_errors.set_log(ei_errors._print_log)
 
 
 def client(server: ServerProc, host: str = "127.0.0.1", **kw: object) -> ei_http.Client:
