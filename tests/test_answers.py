@@ -212,6 +212,7 @@ def test_every_error_class_says_what_to_do() -> None:
     assert (E.ServerError(500, "y").status, E.ServerError(500, "y").text) == (500, "y")
 
 
+LONG_PAGE = "".join(chr(0x30 + n % 75) for n in range(120))  # no two neighbours alike
 FILES_TWO = '{"success":true,"files":[{"success":false,"error":"bad units","fileName":"a.cbor"},'
 FOR_ANSWER = [
     # (status, text, content type, location, filename): (class, str(error))
@@ -228,6 +229,9 @@ FOR_ANSWER = [
     ((299, "", b"", b"", "a"), ("UnexpectedAnswer", "HTTP 299: not an ingestion API answer: ''")),
     ((300, "", b"", b"http://x/", "a"),
      ("UnexpectedAnswer", "HTTP 300: redirected to http://x/ (a captive portal or proxy?): ''")),
+    ((302, LONG_PAGE, b"", b"http://portal/", "a"),  # the first 80 characters, no more
+     ("UnexpectedAnswer", "HTTP 302: redirected to http://portal/ (a captive portal or proxy?): "
+      + repr(LONG_PAGE[:80]))),
     ((399, "go", b"", b"", "a"),
      ("UnexpectedAnswer", "HTTP 399: redirected to nowhere (a captive portal or proxy?): 'go'")),
     ((200, FILES_TWO + '{"fileName":"b.cbor"}]}', b"", b"", "a.cbor"),

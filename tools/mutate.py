@@ -3,6 +3,7 @@
     python tools/mutate.py ei_cbor                # one module (lib/ei_cbor.py)
     python tools/mutate.py ei_cbor ei_json -j 2   # several, two workers
     python tools/mutate.py --list ei_cbor         # the mutants only, nothing run
+    python tools/mutate.py --sample 80 ei_f32cbor # a fixed random 80 of them: an estimate
 
 For each module, each mutant (one small change: `<` for `<=`, `+` for `-`, a number off by
 one, a condition negated, a statement dropped...) is written into lib/ of a private copy of the
@@ -39,6 +40,7 @@ import concurrent.futures
 import difflib
 import json
 import os
+import random
 import resource
 import shutil
 import signal
@@ -459,11 +461,25 @@ class _Worker:
         return m
 
 
+def sample_of(found: list[Mutant], n: int, module: str) -> list[Mutant]:
+    """`n` of the mutants, drawn at random but the same every run (seeded by the module's
+    name): an estimate of the score where running them all takes hours."""
+    if n >= len(found):
+        return found
+    return sorted(random.Random(module).sample(found, n), key=lambda m: m.index)
+
+
 def run_module(
-    module: str, jobs: int, limit: int | None, only: set[int] | None = None
+    module: str,
+    jobs: int,
+    limit: int | None,
+    only: set[int] | None = None,
+    sample: int | None = None,
 ) -> list[Mutant]:
     tests = TESTS[module]
     found = [m for m in mutants(module)[:limit] if only is None or m.index in only]
+    if sample:
+        found = sample_of(found, sample, module)
     print(f"{module}: {len(found)} mutants, tests: {' '.join(tests)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ei-mutate-") as tmp:
         workers = [_Worker(Path(tmp), n) for n in range(jobs)]
@@ -533,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="at most this many mutants each")
     p.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     p.add_argument("--only", default=None, help="run these mutant numbers only, e.g. 9,16")
+    p.add_argument("--sample", type=int, default=None, help="a fixed random N of each module's")
     args = p.parse_args(argv)
     modules = args.modules or sorted(TESTS)
     unknown = [m for m in modules if m not in TESTS]
@@ -544,8 +561,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{module}:{m.line} #{m.index} {m.kind}: {m.after.strip()}")
             continue
         only = {int(n) for n in args.only.split(",")} if args.only else None
-        partial = ".partial" if only or args.limit else ""
-        report(module, run_module(module, args.jobs, args.limit, only), partial)
+        partial = ".sample" if args.sample else ".partial" if only or args.limit else ""
+        report(module, run_module(module, args.jobs, args.limit, only, args.sample), partial)
     return 0
 
 
