@@ -93,6 +93,7 @@ def test_metadata_is_ascii_json_up_to_2048_bytes() -> None:
     text = ei_options.metadata_json({"site": "Zürich", "q": 'say "hi"', "e": ""})
     assert text == '{"site":"Z\\u00fcrich","q":"say \\"hi\\"","e":""}'
     assert text.isascii() and json.loads(text) == {"site": "Zürich", "q": 'say "hi"', "e": ""}
+    assert ei_options.metadata_json({"Größe": "1"}) == '{"Gr\\u00f6\\u00dfe":"1"}'  # keys too
     assert ei_options.metadata_json({}) == "{}"
     largest = ei_options.metadata_json({"k": "v" * 2040})
     assert len(largest) == 2048
