@@ -281,3 +281,40 @@ def test_only_408_and_429_of_the_other_4xx_are_retryable(status: int, retryable:
 
     err = ei_errors.for_answer(status, "x", b"", b"", "files", "a")
     assert type(err) is ei_errors.IngestionError and err.retryable is retryable
+
+
+def _files(*entries: str) -> bytes:
+    return b'{"success":true,"files":[%s]}' % ",".join(entries).encode()
+
+
+OUTCOMES = [
+    # (status, body, endpoint, our file name): the stored name, or the error class and words
+    (200, b"a", "data", "x.cbor", "a"),  # a one-character name
+    (200, b"n" * 255, "data", "x.cbor", "n" * 255),  # the longest name
+    (200, b"n" * 256, "data", "x.cbor", ("UnexpectedAnswer", "does not name the stored file")),
+    (200, b"idle sample.cbor", "data", "x.cbor", "idle sample.cbor"),  # a space is printable
+    (200, b"idle\x1fsample", "data", "x.cbor", ("UnexpectedAnswer", "does not name")),
+    (200, _files('{"fileName":""}'), "files", "x.cbor", "x.cbor"),  # no name given: ours
+    (200, _files('{"fileName":5}'), "files", "x.cbor", "x.cbor"),
+    (200, _files('{"fileName":"s.cbor"}'), "files", "x.cbor", "s.cbor"),
+    (400, b"a b\x1f\xff", "files", "x.cbor", ("InvalidError", "HTTP 400: a b??")),  # not UTF-8
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "body", "endpoint", "filename", "expected"), OUTCOMES)
+def test_outcome_at_every_edge(
+    status: int, body: bytes, endpoint: str, filename: str, expected: str | tuple[str, str]
+) -> None:
+    """ei_http.outcome directly, in CPython: the edges of what counts as a stored name."""
+    from types import SimpleNamespace
+
+    import ei_errors
+    import ei_http
+
+    req = SimpleNamespace(endpoint=endpoint, filename=filename)
+    if isinstance(expected, str):
+        assert ei_http.outcome(status, bytearray(body), req) == expected
+        return
+    with pytest.raises(ei_errors.IngestionError) as err:
+        ei_http.outcome(status, bytearray(body), req)
+    assert type(err.value).__name__ == expected[0] and expected[1] in str(err.value)
