@@ -4,6 +4,7 @@
     python tools/mutate.py ei_cbor ei_json -j 2   # several, two workers
     python tools/mutate.py --list ei_cbor         # the mutants only, nothing run
     python tools/mutate.py --sample 80 ei_f32cbor # a fixed random 80 of them: an estimate
+    python tools/mutate.py --only 7,9 --tests test_answers.py ei_http  # do new tests kill them?
 
 For each module, each mutant (one small change: `<` for `<=`, `+` for `-`, a number off by
 one, a condition negated, a statement dropped...) is written into lib/ of a private copy of the
@@ -475,8 +476,9 @@ def run_module(
     limit: int | None,
     only: set[int] | None = None,
     sample: int | None = None,
+    tests: list[str] | None = None,
 ) -> list[Mutant]:
-    tests = TESTS[module]
+    tests = TESTS[module] if tests is None else tests
     found = [m for m in mutants(module)[:limit] if only is None or m.index in only]
     if sample:
         found = sample_of(found, sample, module)
@@ -509,7 +511,9 @@ def run_module(
     return sorted(done, key=lambda m: m.index)
 
 
-def report(module: str, done: list[Mutant], suffix: str = "") -> Path:
+def report(
+    module: str, done: list[Mutant], suffix: str = "", tests: list[str] | None = None
+) -> Path:
     """build/mutate/<module><suffix>.md and .json (a partial run has a suffix: it does not
     replace the module's full report)."""
     OUT.mkdir(parents=True, exist_ok=True)
@@ -524,7 +528,7 @@ def report(module: str, done: list[Mutant], suffix: str = "") -> Path:
         f"({sum(m.outcome == 'timeout' for m in done)} by timeout), {len(survived)} survived: "
         f"score {score:.1f} %.",
         "",
-        f"Tests run for each mutant: {', '.join(TESTS[module])}.",
+        f"Tests run for each mutant: {', '.join(tests or TESTS[module])}.",
         "",
         "## Survivors",
         "",
@@ -550,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     p.add_argument("--only", default=None, help="run these mutant numbers only, e.g. 9,16")
     p.add_argument("--sample", type=int, default=None, help="a fixed random N of each module's")
+    p.add_argument("--tests", default=None, help="these test files instead of the module's map")
     args = p.parse_args(argv)
     modules = args.modules or sorted(TESTS)
     unknown = [m for m in modules if m not in TESTS]
@@ -562,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         only = {int(n) for n in args.only.split(",")} if args.only else None
         partial = ".sample" if args.sample else ".partial" if only or args.limit else ""
-        report(module, run_module(module, args.jobs, args.limit, only, args.sample), partial)
+        tests = args.tests.split(",") if args.tests else None
+        done = run_module(module, args.jobs, args.limit, only, args.sample, tests)
+        report(module, done, partial, tests)
     return 0
 
 
