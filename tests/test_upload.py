@@ -165,6 +165,21 @@ def test_https_without_ca_is_refused_before_connecting(tmp_path: Path) -> None:
     assert out["error"] == "ValueError" and "HTTPS needs a CA certificate" in out["text"]
 
 
+def test_client_defaults_are_the_official_api_over_https(logs: list[str]) -> None:
+    """In CPython: a Client given only its keys talks HTTPS to the official host, and so needs
+    a CA (or insecure=True, which warns)."""
+    import ei_http
+
+    with pytest.raises(ValueError, match="HTTPS needs a CA certificate"):
+        ei_http.Client("ei_k", "h", "T")
+    c = ei_http.Client("ei_k", "h", "T", insecure=True)
+    assert (c.host, c.port, c.tls, c.timeout, c.keep_alive, c.transport, c.upload_source) == (
+        "ingestion.edgeimpulse.com", 443, True, 10, True, "socket", "ei_ingest",
+    )  # fmt: skip
+    assert c._enc.size == 1024  # the staging buffer
+    assert any("insecure" in line for line in logs), logs
+
+
 # --- what goes wrong --------------------------------------------------------------------------
 
 
