@@ -180,6 +180,33 @@ def test_client_defaults_are_the_official_api_over_https(logs: list[str]) -> Non
     assert any("insecure" in line for line in logs), logs
 
 
+BAD_CLIENTS = [
+    ({"api_key": ""}, "api_key is empty"),
+    ({"api_key": "k\n"}, "api_key contains a control character (0x0a)"),
+    ({"host": ""}, "host is empty"),
+    ({"host": "a\x00"}, "host contains a control character (0x00)"),
+    ({"port": 0}, "port must be 1..65535, not 0"),
+    ({"port": 65536}, "port must be 1..65535, not 65536"),
+    ({"port": "80"}, "port must be 1..65535, not '80'"),
+    ({"timeout": 0}, "timeout must be a number of seconds > 0, not 0"),
+    ({"timeout": "5"}, "timeout must be a number of seconds > 0, not '5'"),
+    ({"transport": "x"}, "transport must be 'socket' or 'requests', not 'x'"),
+    ({"upload_source": ""}, "upload_source is empty"),
+]
+
+
+@pytest.mark.parametrize(("bad", "words"), BAD_CLIENTS)
+def test_client_names_the_bad_argument(bad: dict[str, Any], words: str) -> None:
+    """In CPython: each bad argument is a ValueError that names it; the edges pass."""
+    import ei_http
+
+    args: dict[str, Any] = dict(api_key="ei_k", hmac_key="h", device_type="T", tls=False)
+    with pytest.raises(ValueError) as err:
+        ei_http.Client(**dict(args, **bad))
+    assert str(err.value) == words
+    assert [ei_http.Client(**args, port=p).port for p in (1, 65535)] == [1, 65535]
+
+
 # --- what goes wrong --------------------------------------------------------------------------
 
 
