@@ -205,6 +205,8 @@ def test_client_names_the_bad_argument(bad: dict[str, Any], words: str) -> None:
         ei_http.Client(**dict(args, **bad))
     assert str(err.value) == words
     assert [ei_http.Client(**args, port=p).port for p in (1, 65535)] == [1, 65535]
+    assert [ei_http.Client(**args, timeout=t).timeout for t in (1, 0.5)] == [1, 0.5]
+    assert not ei_http.Client(**args, transport="requests").keep_alive  # requests' own pool
 
 
 # --- what goes wrong --------------------------------------------------------------------------
