@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daq import decode, rows
+from daq import decode, rows, signature_span, signature_valid
 from serverproc import ServerProc, TestCA, make_test_ca
 from uploadscenario import ROWS, client_args, client_args_for_port, find, upload
 
@@ -207,6 +207,33 @@ def test_client_names_the_bad_argument(bad: dict[str, Any], words: str) -> None:
     assert [ei_http.Client(**args, port=p).port for p in (1, 65535)] == [1, 65535]
     assert [ei_http.Client(**args, timeout=t).timeout for t in (1, 0.5)] == [1, 0.5]
     assert not ei_http.Client(**args, transport="requests").keep_alive  # requests' own pool
+
+
+def test_prepare_names_files_and_writes_the_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In CPython, nothing sent: a signed file is named after its signature's first 12 hex
+    digits; an unsigned one after a random number and a count (two in a row never share a
+    name); the request head names a port that is not the scheme's."""
+    import ei_http
+    import ei_ingest
+
+    rec = ei_ingest.Recording((("accX", "m/s2"),), 10, 3)
+    rec.append((1,))
+    signed = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", port=8080, tls=False)
+    assert signed.hmac_key == b"h"
+    req = signed.prepare(rec, label="idle", iat=1700000000)
+    body = b"".join(bytes(c) for c in req.chunks())
+    file = body[len(req.pre) : len(body) - len(req.post)]
+    assert signature_valid(file, "h") and len(body) == req.length
+    start = (signature_span(file) or (0, 0))[0]
+    assert req.filename == f"idle.{file[start : start + 12].decode()}.cbor"
+    assert b"\r\nHost: 127.0.0.1:8080\r\n" in req.request_head
+
+    monkeypatch.setattr(ei_http, "_random32", lambda: 0xABCDEF01)
+    unsigned = ei_http.Client("ei_k", None, "T", host="127.0.0.1", tls=False)
+    assert unsigned.hmac_key is None
+    names = [unsigned.prepare(rec, label="idle").filename for _ in range(2)]
+    assert names == ["idle.abcdef010001.cbor", "idle.abcdef010002.cbor"]
+    assert b"\r\nHost: 127.0.0.1\r\n" in unsigned.prepare(rec).request_head
 
 
 # --- what goes wrong --------------------------------------------------------------------------
