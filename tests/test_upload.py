@@ -236,6 +236,34 @@ def test_prepare_names_files_and_writes_the_head(monkeypatch: pytest.MonkeyPatch
     assert b"\r\nHost: 127.0.0.1\r\n" in unsigned.prepare(rec).request_head
 
 
+def test_upload_file_names_and_checks_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In CPython, the request captured instead of sent: the file keeps its own name (also
+    given without a folder), is unlabelled only with neither a label nor a filename, and a
+    missing or empty file is a ValueError before anything is sent."""
+    import ei_http
+
+    c = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", tls=False)
+    monkeypatch.setattr(c, "send", lambda req: req)
+    (tmp_path / "walk.x1.cbor").write_bytes(b"\xa0")
+    (tmp_path / "empty.cbor").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        ({}, "walk.x1.cbor", True),
+        ({"label": "walk"}, "walk.x1.cbor", False),
+        ({"filename": "other.cbor"}, "other.cbor", False),
+    ]
+    for kw, name, no_label in cases:
+        for path in ("walk.x1.cbor", str(tmp_path / "walk.x1.cbor")):
+            req = c.upload_file(path, "cbor", **kw)
+            assert (req.filename, b"x-no-label: 1" in req.request_head) == (name, no_label)
+    with pytest.raises(ValueError, match=r"file 'nothing\.cbor' cannot be read: "):
+        c.upload_file("nothing.cbor", "cbor")
+    with pytest.raises(ValueError, match=r"file 'empty\.cbor' is empty"):
+        c.upload_file("empty.cbor", "cbor")
+
+
 # --- what goes wrong --------------------------------------------------------------------------
 
 
