@@ -264,6 +264,39 @@ def test_upload_file_names_and_checks_the_file(
         c.upload_file("empty.cbor", "cbor")
 
 
+def test_client_from_config_and_as_a_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In CPython: config.py's names with their documented defaults, the board's type and
+    name, another class with its own arguments; `with` gives the Client and closes it."""
+    from types import SimpleNamespace
+
+    import ei_http
+
+    board = SimpleNamespace(DEVICE_TYPE="ESP32", device_name=lambda: "aa:bb")
+    c = ei_http.client_from_config(SimpleNamespace(API_KEY="ei_k", TLS=False), board)
+    assert type(c) is ei_http.Client
+    assert (c.hmac_key, c.device_type, c.device_name, c.host, c.port, c.timeout) == (
+        None, "ESP32", "aa:bb", "ingestion.edgeimpulse.com", 80, 10,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="HTTPS needs a CA"):  # TLS unless config says not
+        ei_http.client_from_config(SimpleNamespace(API_KEY="ei_k"), board)
+
+    class Mine(ei_http.Client):
+        pass
+
+    full = SimpleNamespace(API_KEY="ei_k", HMAC_KEY="h", DEVICE_NAME="lab", HOST="10.0.0.2",
+                           PORT=4810, TLS=False, TIMEOUT=3)  # fmt: skip
+    c = ei_http.client_from_config(full, board, cls=Mine, keep_alive=False)
+    assert type(c) is Mine
+    assert (c.hmac_key, c.device_name, c.host, c.port, c.timeout, c.keep_alive) == (
+        b"h", "lab", "10.0.0.2", 4810, 3, False,
+    )  # fmt: skip
+    closed = []
+    monkeypatch.setattr(c._wire, "close", lambda: closed.append(1))
+    with c as inside:
+        assert inside is c and not closed
+    assert closed == [1]
+
+
 # --- what goes wrong --------------------------------------------------------------------------
 
 
