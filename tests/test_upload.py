@@ -234,6 +234,8 @@ def test_prepare_names_files_and_writes_the_head(monkeypatch: pytest.MonkeyPatch
     names = [unsigned.prepare(rec, label="idle").filename for _ in range(2)]
     assert names == ["idle.abcdef010001.cbor", "idle.abcdef010002.cbor"]
     assert b"\r\nHost: 127.0.0.1\r\n" in unsigned.prepare(rec).request_head
+    head = unsigned.prepare(rec, add_date_id=True, disallow_duplicates=False).request_head
+    assert b"\r\nx-add-date-id: 1\r\n" in head and b"x-disallow-duplicates" not in head
     for port, host in ((None, b"127.0.0.1"), (80, b"127.0.0.1:80"), (4443, b"127.0.0.1:4443")):
         tls = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", port=port, insecure=True)
         assert b"\r\nHost: %s\r\n" % host in tls.prepare(rec).request_head
