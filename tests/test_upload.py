@@ -234,6 +234,9 @@ def test_prepare_names_files_and_writes_the_head(monkeypatch: pytest.MonkeyPatch
     names = [unsigned.prepare(rec, label="idle").filename for _ in range(2)]
     assert names == ["idle.abcdef010001.cbor", "idle.abcdef010002.cbor"]
     assert b"\r\nHost: 127.0.0.1\r\n" in unsigned.prepare(rec).request_head
+    assert b"Connection: close" not in unsigned.prepare(rec).request_head  # kept alive
+    closing = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", tls=False, keep_alive=False)
+    assert b"\r\nConnection: close\r\n" in closing.prepare(rec).request_head
     head = unsigned.prepare(rec, add_date_id=True, disallow_duplicates=False).request_head
     assert b"\r\nx-add-date-id: 1\r\n" in head and b"x-disallow-duplicates" not in head
     for port, host in ((None, b"127.0.0.1"), (80, b"127.0.0.1:80"), (4443, b"127.0.0.1:4443")):
@@ -263,6 +266,10 @@ def test_upload_file_names_and_checks_the_file(
         for path in ("walk.x1.cbor", str(tmp_path / "walk.x1.cbor")):
             req = c.upload_file(path, "cbor", **kw)
             assert (req.filename, b"x-no-label: 1" in req.request_head) == (name, no_label)
+    req = c.upload_file("walk.x1.cbor", "cbor")  # the file grows after it was measured
+    (tmp_path / "walk.x1.cbor").write_bytes(b"\xa0\xa0")
+    with pytest.raises(ValueError, match=r"body is \d+ bytes, \d+ were announced"):
+        req.write(lambda chunk: len(chunk))
     with pytest.raises(ValueError, match=r"file 'nothing\.cbor' cannot be read: "):
         c.upload_file("nothing.cbor", "cbor")
     with pytest.raises(ValueError, match=r"file 'empty\.cbor' is empty"):
