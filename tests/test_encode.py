@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import struct
 from pathlib import Path
@@ -163,6 +164,21 @@ def test_f32_text_is_shortest_round_trip(bits: int) -> None:
             break
     digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
     assert len(digits) <= p
+
+
+@pytest.mark.parametrize("ascii", [False, True])
+def test_json_text_escapes_what_json_must(ascii: bool) -> None:
+    """ei_json.text directly: quotes, backslashes and control characters escaped; non-ASCII as
+    UTF-8, or with `ascii` (headers) as \\u escapes, a surrogate pair above U+FFFF. The
+    library's own callers never pass a control character (check_text refuses them), so this
+    is the only test of that branch. Python's json is the oracle."""
+    import ei_json
+
+    s = 'q"b\\c\x00\x01\x0f\x10\x1f~é€\U0001f600 '
+    out = bytearray()
+    ei_json.text(out, s, ascii)
+    assert out == json.dumps(s, ensure_ascii=ascii, separators=(",", ":")).encode()
+    assert json.loads(out) == s
 
 
 def test_stage_size_does_not_change_bytes() -> None:
