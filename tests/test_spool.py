@@ -108,6 +108,60 @@ def test_crash_leftovers_are_cleaned_never_uploaded(
     assert sorted(server_ids(fresh_server)) == [20, 21]
 
 
+def test_start_up_mends_what_crashes_or_hands_left_in_failed(tmp_path: Path) -> None:
+    """States no single crash of ours leaves, but two crashes or a person with a file manager
+    can: a failed recording whose reason is gone, a stale reason beside a put that never
+    finished, a move to failed/ cut after its metadata. The restart mends each, and counts
+    what failed/ holds."""
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(30), label="kept")
+    d = tmp_path / "s"
+    data, meta = (d / "00000001.cbor").read_bytes(), (d / "00000001.m").read_bytes()
+    for seq in (5, 7):
+        (d / "failed" / f"0000000{seq}.m").write_bytes(meta)
+    (d / "failed" / "00000005.cbor").write_bytes(data)  # its .why deleted
+    (d / "00000003.cbor").write_bytes(data)  # a put that never finished...
+    (d / "failed" / "00000003.why").write_text("stale")  # ...beside an old reason
+    (d / "00000007.cbor").write_bytes(data)  # a move to failed/ cut after the metadata
+    (d / "failed" / "00000007.why").write_text("HTTP 400: refused")
+    again = make_spool(d)
+    assert again.failed() == [(5, "reason lost in a crash"), (7, "HTTP 400: refused")]
+    assert files(d) == ["00000001.cbor", "00000001.m", "failed"]
+    assert again.failed_bytes == 2 * (len(data) + len(meta))
+    assert (len(again), again.used) == (1, len(data) + len(meta))
+
+
+def test_a_spool_in_a_relative_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folders are made one by one, the first one too: "q/spool" from the current folder."""
+    monkeypatch.chdir(tmp_path)
+    spool = make_spool(Path("q/spool"))
+    assert spool.put(spool_common.recording(31)) == 1
+    assert files(tmp_path / "q" / "spool") == ["00000001.cbor", "00000001.m", "failed"]
+
+
+def test_a_write_error_is_a_spool_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError other than a full flash while putting (here: the rename that commits) is a
+    SpoolError naming the recording; no file is left and the number is used again."""
+    import ei_spool
+
+    class FailingRename:
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+        def rename(self, a: str, b: str) -> None:
+            raise OSError(5, "Input/output error")
+
+    spool = make_spool(tmp_path / "s")
+    monkeypatch.setattr(ei_spool, "os", FailingRename())
+    with pytest.raises(ei_spool.SpoolError, match=r"/s: cannot write recording 00000001: "):
+        spool.put(spool_common.recording(32))
+    monkeypatch.undo()
+    assert files(tmp_path / "s") == ["failed"] and (len(spool), spool.used) == (0, 0)
+    assert spool.put(spool_common.recording(32)) == 1
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "metadata", "missing"])
 def test_a_damaged_file_goes_to_failed_never_sent(
     tmp_path: Path, fresh_server: ServerProc, damage: str

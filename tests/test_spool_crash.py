@@ -158,6 +158,10 @@ def state(path: Path, server: Server) -> dict[int, str]:
         rid = _rid(raw)
         assert rid not in where, f"recording {rid} both pending and failed"
         where[rid] = "failed"
+    pending_bytes = sum(f.stat().st_size for f in path.glob("[0-9]*") if f.is_file())
+    failed = [f for f in (path / "failed").glob("[0-9]*") if f.suffix != ".why"]
+    failed_bytes = sum(f.stat().st_size for f in failed)  # the reasons are not counted
+    assert (spool.used, spool.failed_bytes) == (pending_bytes, failed_bytes), "every byte counted"
     for digest, times in server.stored.items():
         assert times == 1, "stored twice"
         rid = RIDS[digest]

@@ -74,6 +74,7 @@ _SPOOL = [
     "test_spool_collect.py",
     "test_power_loss.py",
     "test_soak.py",
+    "test_bad_calls.py",
 ]
 TESTS: dict[str, list[str]] = {
     "ei_cbor": _ENCODE,
