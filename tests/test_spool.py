@@ -314,6 +314,26 @@ def test_full_spool_refuses_and_drops_nothing(tmp_path: Path, fresh_server: Serv
     assert len(spool) == 1
 
 
+def test_max_bytes_is_a_bound_that_can_be_filled_exactly(tmp_path: Path) -> None:
+    probe = make_spool(tmp_path / "probe")
+    probe.put(spool_common.recording(33))
+    size = probe.used
+    assert make_spool(tmp_path / "exact", max_bytes=size).put(spool_common.recording(33)) == 1
+    with pytest.raises(SpoolFull):
+        make_spool(tmp_path / "short", max_bytes=size - 1).put(spool_common.recording(33))
+
+
+@pytest.mark.parametrize(("bad", "words"), [
+    ({"limit": -1}, "limit must be None or an int >= 0, not -1"),
+    ({"budget_ms": "5"}, "budget_ms must be None or an int >= 0, not '5'"),
+])  # fmt: skip
+def test_flush_names_a_bad_limit(tmp_path: Path, bad: dict[str, object], words: str) -> None:
+    spool = make_spool(tmp_path / "s")
+    with pytest.raises(ValueError) as err:
+        spool.flush(plain_client(1), **bad)  # type: ignore[arg-type]
+    assert str(err.value) == words
+
+
 def test_spool_on_littlefs_in_micropython(tmp_path: Path, fresh_server: ServerProc) -> None:
     proc = run_micropython(SCENARIOS / "spool_lfs.py", str(fresh_server.port), "300")
     out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
