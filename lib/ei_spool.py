@@ -370,7 +370,10 @@ class Spool:
         self._drop(seq, size)
         self.failed_bytes += size
         if data is not None:  # if this fails, the next start moves it (the metadata is there)
-            os.rename(self._file(seq, data), self._file(seq, data, True))
+            try:
+                os.rename(self._file(seq, data), self._file(seq, data, True))
+            except OSError:  # gone from under us: the flush goes on, failed/ has the reason
+                pass
         return 0
 
     # failed/ by hand: list, requeue, discard (ei_spool_failed, loaded only for them)

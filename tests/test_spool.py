@@ -127,6 +127,7 @@ def test_start_up_mends_what_crashes_or_hands_left_in_failed(tmp_path: Path) -> 
     again = make_spool(d)
     assert again.failed() == [(5, "reason lost in a crash"), (7, "HTTP 400: refused")]
     assert files(d) == ["00000001.cbor", "00000001.m", "failed"]
+    assert files(d / "failed") == [f"0000000{n}.{e}" for n in (5, 7) for e in ("cbor", "m", "why")]
     assert again.failed_bytes == 2 * (len(data) + len(meta))
     assert (len(again), again.used) == (1, len(data) + len(meta))
 
@@ -432,6 +433,23 @@ def test_flush_budget_on_a_fake_clock(tmp_path: Path, monkeypatch: pytest.Monkey
     assert client.total_ms == 60000, "the client's own setting is back"
     assert spool.flush(client, budget_ms=0) == 0 and len(spool) == 2
     assert spool.flush(client) == 2 and len(spool) == 0
+    for rid in range(3):
+        spool.put(spool_common.recording(610 + rid))
+    client.budgets.clear()  # 1 ms left at 700 ms is still time to start one
+    assert spool.flush(client, budget_ms=701) == 2 and client.budgets == [701, 1]
+
+
+def test_a_data_file_gone_while_running_goes_to_failed(tmp_path: Path) -> None:
+    """Deleted from under a running spool (by hand, or a file system that lost it): moved to
+    failed/ with the reason, and the flush goes on with the next recording."""
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(34))
+    spool.put(spool_common.recording(35))
+    (tmp_path / "s" / "00000001.cbor").unlink()
+    client = SlowClient(FakeClock())
+    assert spool.flush(client) == 1 and len(client.budgets) == 1, "the second one sent"
+    assert spool.failed() == [(1, "data file missing")] and len(spool) == 0
+    assert files(tmp_path / "s" / "failed") == ["00000001.m", "00000001.why"]
 
 
 def test_full_flash_while_moving_to_failed(
