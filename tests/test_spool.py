@@ -108,7 +108,9 @@ def test_crash_leftovers_are_cleaned_never_uploaded(
     assert sorted(server_ids(fresh_server)) == [20, 21]
 
 
-def test_start_up_mends_what_crashes_or_hands_left_in_failed(tmp_path: Path) -> None:
+def test_start_up_mends_what_crashes_or_hands_left_in_failed(
+    tmp_path: Path, logs: list[str]
+) -> None:
     """States no single crash of ours leaves, but two crashes or a person with a file manager
     can: a failed recording whose reason is gone, a stale reason beside a put that never
     finished, a move to failed/ cut after its metadata. The restart mends each, and counts
@@ -128,6 +130,7 @@ def test_start_up_mends_what_crashes_or_hands_left_in_failed(tmp_path: Path) -> 
     assert again.failed() == [(5, "reason lost in a crash"), (7, "HTTP 400: refused")]
     assert files(d) == ["00000001.cbor", "00000001.m", "failed"]
     assert files(d / "failed") == [f"0000000{n}.{e}" for n in (5, 7) for e in ("cbor", "m", "why")]
+    assert "spool: removing 00000003.cbor, left by a put that never finished" in logs, logs
     assert again.failed_bytes == 2 * (len(data) + len(meta))
     assert (len(again), again.used) == (1, len(data) + len(meta))
 
