@@ -312,6 +312,28 @@ def test_client_from_config_and_as_a_context(monkeypatch: pytest.MonkeyPatch) ->
 # --- what goes wrong --------------------------------------------------------------------------
 
 
+def test_a_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In CPython, the resolver made to fail (no DNS is needed): a retryable ConnectionFailed
+    that names the host."""
+    import socket
+
+    import ei_errors
+    import ei_http
+    import ei_ingest
+    import ei_wire
+
+    def no_such_name(*args: object) -> None:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(ei_wire.socket, "getaddrinfo", no_such_name)
+    rec = ei_ingest.Recording((("a", "u"),), 10, 3)
+    rec.append((1,))
+    client = ei_http.Client("ei_k", None, "T", host="ingest.example", tls=False)
+    with pytest.raises(ei_errors.ConnectionFailed, match="cannot resolve ingest.example") as err:
+        client.upload(rec, label="x")
+    assert err.value.retryable
+
+
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 @pytest.mark.parametrize(
     "fault,error,status,retryable",
