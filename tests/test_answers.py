@@ -145,6 +145,7 @@ def test_what_each_answer_means(
         assert "e" * 513 not in out["text"]
 
 
+LONG_STATUS = b"HTTP/1.1 " + bytes(range(0x41, 0x41 + 50)) + b" OK"  # no two bytes alike
 BROKEN = [
     (b"HTTP/1.1 200 OK\r\nContent-Length: nine\r\n\r\n", "bad length"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad length"),
@@ -152,6 +153,8 @@ BROKEN = [
     (b"HTTP/1.1 200 OK\r\nContent-Le", "closed in the middle"),
     (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
     (b"HTTP/1.1 abc OK\r\n\r\n", "bad HTTP status line"),
+    (LONG_STATUS + b"\r\n\r\n", f"bad HTTP status line: {LONG_STATUS[:40]!r}"),  # 40 bytes
+    (b"X" + LONG_STATUS + b"\r\n\r\n", f"not an HTTP answer: {(b'X' + LONG_STATUS)[:40]!r}"),
 ]
 
 

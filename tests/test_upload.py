@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from daq import decode, rows, signature_span, signature_valid
+from harness import refusing_port
 from serverproc import ServerProc, TestCA, make_test_ca
 from uploadscenario import ROWS, client_args, client_args_for_port, find, upload
 
@@ -310,6 +311,30 @@ def test_client_from_config_and_as_a_context(monkeypatch: pytest.MonkeyPatch) ->
 
 
 # --- what goes wrong --------------------------------------------------------------------------
+
+
+def test_a_socket_that_could_not_connect_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In CPython: a refused connection leaves no socket open (a board has a handful)."""
+    import socket
+
+    import ei_errors
+    import ei_http
+    import ei_ingest
+    import ei_wire
+
+    made: list[socket.socket] = []
+    real = socket.socket
+
+    def tracked(*args: Any) -> socket.socket:
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(ei_wire.socket, "socket", tracked)
+    rec = ei_ingest.Recording((("a", "u"),), 10, 3)
+    rec.append((1,))
+    with refusing_port() as port, pytest.raises(ei_errors.ConnectionFailed):
+        ei_http.Client("ei_k", None, "T", host="127.0.0.1", port=port, tls=False).upload(rec)
+    assert made and [s.fileno() for s in made] == [-1] * len(made), "closed"
 
 
 def test_a_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
