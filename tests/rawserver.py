@@ -103,9 +103,11 @@ class SinkServer:
     """An HTTP/1.1 sink on loopback: reads each request (head, then its Content-Length body)
     and answers 200 with a file name at once, keeping the connection open, as a plain server
     does (no quick ACK: a client that leaves Nagle's algorithm on waits for the delayed ACK).
-    `connections` counts the connections accepted, `requests` the requests answered."""
+    `connections` counts the connections accepted, `requests` the requests answered; `headers`
+    are added to each answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, *headers: str) -> None:
+        self.headers = headers  # more header lines for each answer
         self.connections = 0
         self.requests = 0
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -142,7 +144,7 @@ class SinkServer:
                 if not head:
                     return
                 self.requests += 1
-                conn.sendall(http(200, b"sample.sink.cbor"))
+                conn.sendall(http(200, b"sample.sink.cbor", *self.headers))
 
     def __enter__(self) -> SinkServer:
         thread = threading.Thread(target=self._accept, daemon=True)

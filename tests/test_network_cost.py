@@ -80,6 +80,21 @@ def test_one_connection_for_many_uploads(
 
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+@pytest.mark.parametrize(
+    "header,connections", [("Connection: keep-alive", 1), ("Connection: Close", 4)]
+)
+def test_the_servers_connection_header_is_heeded(
+    runtime: str, tmp_path: Path, header: str, connections: int
+) -> None:
+    """A server that says keep-alive keeps the connection; one that says close (in any case)
+    gets a new connection for each upload, and no stale-connection retry."""
+    with SinkServer(header) as sink:
+        out = many(runtime, tmp_path, sink.port, count=4)
+        assert out["stored"] == ["sample.sink.cbor"] * 4 and out["errors"] == [], out
+        assert (sink.connections, sink.requests) == (connections, 4)
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 def test_a_flush_keeps_one_connection_to_the_real_server(runtime: str, tmp_path: Path) -> None:
     with ServerProc(tmp_path / "data") as server, FaultProxy(server.port) as proxy:
         out = many(

@@ -337,6 +337,19 @@ def test_a_socket_that_could_not_connect_is_closed(monkeypatch: pytest.MonkeyPat
     assert made and [s.fileno() for s in made] == [-1] * len(made), "closed"
 
 
+def test_socket_errors_in_words() -> None:
+    """ei_wire._why: the errno of each port (11 EAGAIN and 110 ETIMEDOUT on unix and rp2, 116
+    ETIMEDOUT on esp32's newlib) in the words a user reads."""
+    import ei_wire
+
+    words = {11: "timed out (no answer)", 110: "timed out (no answer)",
+             116: "timed out (no answer)", 111: "connection refused", 104: "connection reset",
+             32: "connection reset", 117: "117"}  # fmt: skip
+    assert {code: ei_wire._why(OSError(code)) for code in words} == words
+    assert ei_wire._why(OSError("ssl handshake timed out")) == "timed out (no answer)"
+    assert ei_wire._why(OSError()) == "OSError"
+
+
 def test_a_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     """In CPython, the resolver made to fail (no DNS is needed): a retryable ConnectionFailed
     that names the host."""
