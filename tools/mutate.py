@@ -365,7 +365,10 @@ def _run_tests(
     pytest would otherwise run (and write) on. `plugin_env`: MUTATE_* settings for
     tools/mutate_plugin.py."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="mutate")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(copy / "tools"), env.get("PYTHONPATH")]))
+    # The plugin alone on the path: all of tools/ first would put tools/sim.py (the `make sim`
+    # runner) before the simulated board's sim.py that tests import.
+    plugin = copy / "build" / "mutate_plugin"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
     env.update(plugin_env)
     cmd = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "mutate_plugin"]
     cmd += [f"--basetemp={scratch}"] + [f"tests/{t}" for t in tests]
@@ -427,6 +430,9 @@ class _Worker:
         self.copy = base / f"w{n}"
         self.scratch = base / f"tmp{n}"  # pytest's tmp_path: outside the copy, per worker
         _copy_repo(self.copy)
+        plugin = self.copy / "build" / "mutate_plugin"
+        plugin.mkdir(parents=True)
+        shutil.copy2(self.copy / "tools" / "mutate_plugin.py", plugin)
 
         self.plan_path = base / f"plan{n}.json"
 
