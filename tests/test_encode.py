@@ -297,8 +297,8 @@ def filled(typecode: str = "f", n: int = 3, **kw: Any) -> ei_ingest.Recording:
     return rec
 
 
-def poisoned(value: float, row: int = 2) -> ei_ingest.Recording:
-    rec = filled(n=5)
+def poisoned(value: float, row: int = 2, n: int = 5) -> ei_ingest.Recording:
+    rec = filled(n=n)
     rec.buffer[row * 3 + 1] = value  # a zero-copy writer bypasses append()
     return rec
 
@@ -318,6 +318,9 @@ BAD_DUMPS: list[tuple[Any, dict[str, Any], str]] = [
     (poisoned(float("nan")), dict(fmt="json", hmac_key=KEY), "row 2 axis accY"),
     (poisoned(float("-inf"), 4), dict(fmt="cbor", hmac_key=KEY), "row 4 axis accY"),
     (filled("h", scale=3e38), dict(fmt="json"), "row 2 axis accX: 6e+38 is not a finite"),
+    # Past the first stage: a stream written in one pass (unsigned) is checked before it.
+    (poisoned(float("nan"), 150, 160), dict(fmt="json"), "row 150 axis accY: nan is not a"),
+    (poisoned(float("inf"), 150, 160), dict(fmt="cbor"), "row 150 axis accY: inf is not a"),
     (filled("h"), dict(fmt="binary"), "fmt 'binary' needs a single-axis recording"),
 ]
 
@@ -335,6 +338,35 @@ def test_bad_dump_writes_nothing(
     assert message in str(e.value)
     written = stream.getvalue() if seekable else bytes(stream.data)
     assert written == b"", "nothing is written for bad input"
+
+
+def test_an_encoder_is_whole_again_after_a_bad_value() -> None:
+    """The Encoder a Client or Spool keeps: a file refused for a bad value leaves nothing behind
+    that the next file trips on."""
+    enc = ei_ingest.Encoder(256)
+    with pytest.raises(ValueError, match="row 150 axis accY: inf"):
+        ei_ingest.dump(poisoned(float("inf"), 150, 160), io.BytesIO(), "cbor", KEY, "T",
+                       encoder=enc)  # fmt: skip
+    out = io.BytesIO()
+    ei_ingest.dump(filled(), out, "cbor", KEY, "T", encoder=enc)
+    assert rows(decode(out.getvalue())) == [[0, 0, 0], [1, 1, 1], [2, 2, 2]]
+
+
+def test_a_full_recording_says_so_and_commit_rows_counts_one() -> None:
+    from ei_errors import RecordingFull
+
+    rec = make(capacity=2)
+    rec.append((1, 2, 3))
+    rec.commit_rows()  # one row, written straight into the buffer
+    assert len(rec) == 2
+    with pytest.raises(RecordingFull) as err:
+        rec.append((1, 2, 3))
+    assert str(err.value) == "recording is full: 2 + 1 rows > capacity 2"
+    with pytest.raises(RecordingFull, match=r"^recording is full: 2 \+ 1 rows"):
+        rec.commit_rows()
+    with pytest.raises(ValueError, match="stage_size must be at least 64 bytes"):
+        ei_ingest.Encoder(63)
+    assert ei_ingest.Encoder(64).size == 64
 
 
 def test_binary_rules() -> None:
