@@ -193,6 +193,7 @@ BAD_CLIENTS = [
     ({"timeout": "5"}, "timeout must be a number of seconds > 0, not '5'"),
     ({"transport": "x"}, "transport must be 'socket' or 'requests', not 'x'"),
     ({"upload_source": ""}, "upload_source is empty"),
+    ({"stage_size": 63}, "stage_size must be at least 64 bytes"),
 ]
 
 
