@@ -26,7 +26,7 @@ from scaled import check_fixed_column, json_texts
 
 G = 9.80665
 SCALES = (G / 16384, 1 / 131, 0.01, 3.3 / 65535, -0.5, 1 / 1024, 0.0039 * G, 1 / 16.4, 1.0)
-WIDE = (1e-30, 7.1e-8, 1e30, 3e-6, 2.5, 1e6 + 0.5)  # as in scenarios/encode_values.py
+WIDE = (1e-30, 7.1e-8, 1e30, 3e-6, 2.5, 1e6 + 0.5, 0.0, 1e-40)  # as in scenarios/encode_values.py
 MP32 = ROOT.parent / "shared" / "micropython32"
 
 
