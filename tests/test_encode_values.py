@@ -174,6 +174,27 @@ def test_kernels_and_plain_twins_write_the_same_bytes_on_micropython() -> None:
     assert out.stdout.decode().split() == ["same", "30"]
 
 
+# (reading, integer scale) whose product has each count of digits, and one less: the viper
+# kernel counts a value's digits against a table of powers of ten.
+DIGITS = [(9, 1), (10, 1), (99, 1), (100, 1), (999, 1), (1000, 1), (9999, 1), (10, 1000),
+          (9, 11111), (10, 10000), (999, 1001), (100, 10000), (2151, 4649), (1000, 10000),
+          (9999, 10001), (10000, 10000), (62500, 16000)]  # fmt: skip
+
+
+def test_fixed_text_at_every_digit_count_on_micropython() -> None:
+    code = (
+        "import io, ei_ingest\n"
+        f"for raw, scale in {DIGITS!r}:\n"
+        "    rec = ei_ingest.Recording((('a', 'u'), ('b', 'u')), 10, 1, 'H', (scale, 1))\n"
+        "    rec.append((raw, 1))\n"
+        "    out = io.BytesIO()\n"
+        "    ei_ingest.dump(rec, out, 'json')\n"
+        "    print(out.getvalue().split(b'[[')[1].split(b',')[0].decode())\n"
+    )
+    got = run_micropython(code, code=True).stdout.decode().split()
+    assert got == [str(raw * scale) for raw, scale in DIGITS]
+
+
 @needs_mp32
 def test_32bit_interpreter_same_bytes(tmp_path: Path) -> None:
     """The viper kernels in 32-bit machine words (x86 emitter) write the 64-bit port's bytes."""
