@@ -324,6 +324,38 @@ for tc, scale, fmt, value in (('f', None, 'json', float('nan')), ('f', None, 'cb
     ]
 
 
+FORWARDER_LINES = """
+import hashlib, io, ei_forward
+class Source:
+    typecode = "h"
+    axes = (("a", "u"),)
+    def __init__(self, scale):
+        self.scale = (scale,)
+for scale, places in ((0.0003, 0), (0.00045, 0), (0.00026, 1), (3e-19, 20), (3.0, 0)):
+    f = ei_forward.Forwarder((Source(scale),), stream=io.BytesIO(), decimals=places)
+    h = hashlib.sha256()
+    for raw in range(-32768, 32768, 3):
+        f._row[0] = raw
+        h.update(f._line[: f.format_row(f._row)])
+    print(h.digest()[:8].hex(), f._line[: f.format_row(f._row)].decode().strip())
+"""
+
+
+def test_forwarder_lines_with_decimals_given_on_both_runtimes() -> None:
+    """decimals=0 with tiny scales (the factor's shift at the viper kernel's limit of 24 and one
+    past it, for the plain twin), and the largest decimals, 20: micropython's viper kernel
+    writes CPython's plain lines, and the last reading (32767) reads as raw * scale."""
+    import contextlib
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(FORWARDER_LINES, {})
+    ours = run_micropython(FORWARDER_LINES, code=True).stdout.decode().split("\n")
+    assert ours[:5] == printed.getvalue().split("\n")[:5]
+    last = [float(line.split()[1]) for line in ours[:5]]
+    assert last == [round(32767 * 0.0003), round(32767 * 0.00045), 8.5, 9.8301e-15, 98301.0]
+
+
 @pytest.mark.parametrize("decimals", [-1, 21, 2.5, True, "2"])
 def test_forwarder_refuses_bad_decimals(decimals: object) -> None:
     class Source:
