@@ -2,8 +2,9 @@
 
 Their bytes are checked elsewhere (test_encode_widths: the same as the plain code's); this is
 about the speed path being taken at all: int16 rows ('h', 'H') without a scale, up to 15 axes
-in CBOR and 6 in JSON (a row must fit the stage's reserve). Everything else goes through the
-plain code. A spy replaces each module's emitter and counts the calls.
+in CBOR and 6 in JSON (a row must fit the stage's reserve); scaled int16 rows and float32 rows
+through the value kernels. Everything else goes through the plain code. A spy replaces each
+module's emitter and counts the calls.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import json
 from harness import run_micropython
 
 CODE = """
-import io, json, ei_cbor, ei_json, ei_ingest
-calls = {"cbor": 0, "json": 0}
-def spy(mod, real):
+import io, json, ei_cbor, ei_json, ei_ingest, ei_f32cbor, ei_f32text, ei_fixed
+calls = {"cbor": 0, "json": 0, "cbor value": 0, "json value": 0}
+def spy(fmt, real):
     def emit(*args):
-        calls[mod] += 1
+        calls[fmt] += 1
         return real(*args)
     return emit
 ei_cbor._rows16 = spy("cbor", ei_cbor._rows16)
 ei_json._rows16 = spy("json", ei_json._rows16)
+ei_f32cbor.rows16 = spy("cbor value", ei_f32cbor.rows16)
+ei_fixed.rows16 = spy("json value", ei_fixed.rows16)
+ei_f32text.rows16 = spy("json value", ei_f32text.rows16)
 out = []
 for axes, typecode, scale in ((1, "h", None), (6, "h", None), (7, "h", None), (15, "H", None),
                               (16, "h", None), (3, "i", None), (3, "h", 0.5), (3, "f", None)):
@@ -30,9 +34,9 @@ for axes, typecode, scale in ((1, "h", None), (6, "h", None), (7, "h", None), (1
         rec.append([r + k for k in range(axes)])
     used = []
     for fmt in ("cbor", "json"):
-        calls[fmt] = 0
+        calls[fmt] = calls[fmt + " value"] = 0
         ei_ingest.dump(rec, io.BytesIO(), fmt=fmt, hmac_key="k", device_type="T")
-        used.append(calls[fmt] > 0)
+        used.append(2 if calls[fmt + " value"] else 1 if calls[fmt] else 0)
     out.append([axes, typecode, scale is not None] + used)
 print(json.dumps(out))
 """
@@ -41,13 +45,15 @@ print(json.dumps(out))
 def test_viper_emitters_take_int16_rows_by_default() -> None:
     proc = run_micropython(CODE, code=True)
     got = {(a, t, s): (c, j) for a, t, s, c, j in json.loads(proc.stdout.decode().splitlines()[-1])}
+    # Which kernel wrote the rows, per format (CBOR, JSON): 0 the plain code, 1 the integer
+    # viper kernel, 2 a value kernel (ei_f32cbor, ei_fixed, ei_f32text).
     assert got == {
-        (1, "h", False): (True, True),
-        (6, "h", False): (True, True),
-        (7, "h", False): (True, False),  # JSON: at most 6 axes
-        (15, "H", False): (True, False),  # CBOR: at most 15 axes
-        (16, "h", False): (False, False),
-        (3, "i", False): (False, False),  # not int16
-        (3, "h", True): (False, False),  # scaled: floats
-        (3, "f", False): (False, False),
+        (1, "h", False): (1, 1),
+        (6, "h", False): (1, 1),
+        (7, "h", False): (1, 0),  # JSON: at most 6 axes
+        (15, "H", False): (1, 0),  # CBOR: at most 15 axes
+        (16, "h", False): (0, 0),
+        (3, "i", False): (0, 0),  # not int16
+        (3, "h", True): (2, 2),  # scaled: float32 in CBOR, fixed decimals in JSON
+        (3, "f", False): (2, 2),  # float32: its bits in CBOR, the shortest text in JSON
     }

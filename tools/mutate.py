@@ -61,8 +61,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 _ENCODE = ["test_encode_floats.py", "test_encode_fast_path.py", "test_encode_stages.py",
            "test_encode.py", "test_encode_widths.py", "test_encode_runtimes.py",
            "test_server_vectors.py", "test_bad_calls.py"]  # fmt: skip
-_VALUES = ["test_encode_values.py", "test_encode_floats.py", "test_encode_runtimes.py",
-           "test_encode.py"]  # fmt: skip
+_VALUES = ["test_encode_values.py", "test_encode_fast_path.py", "test_encode_floats.py",
+           "test_encode_runtimes.py", "test_encode.py"]  # fmt: skip
 _UPLOAD = ["test_answers.py", "test_upload.py", "test_iat.py", "test_retry_status.py",
            "test_keys_never_shown.py", "test_network_cost.py"]  # fmt: skip
 _SPOOL = [
