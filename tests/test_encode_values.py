@@ -169,6 +169,34 @@ def test_float32_values(tmp_path: Path) -> None:
         assert len(digits) <= shortest, (text, shortest)
 
 
+FLOAT_TEXTS = """
+import io, ei_ingest
+vals = [2.0 ** k for k in range(-33, 26)] + [-(2.0 ** k) for k in range(-33, 26, 5)]
+vals += [1.5e-7, 2.5e-9, 9.5e-10, 1.1e-6, 3.7e-8, 1.2e-10, 4.4e-8, 6.1e-9, 12345.5, 0.125]
+rec = ei_ingest.Recording((("a", "u"),), 10, len(vals), "f")
+for v in vals:
+    rec.append((v,))
+out = io.BytesIO()
+ei_ingest.dump(rec, out, "json")
+print(out.getvalue().split(b'"values":[')[1].split(b"]")[0].decode())
+"""
+
+
+def test_float32_texts_at_powers_of_two_and_in_exponent_form() -> None:
+    """The viper kernel's edges: every power of two in its range (the gap below is half the gap
+    above) and values written as d.de-n: micropython's texts are CPython's plain ones."""
+    import contextlib
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(FLOAT_TEXTS, {})
+    ours = run_micropython(FLOAT_TEXTS, code=True).stdout.decode().strip()
+    assert ours == printed.getvalue().strip()
+    texts = ours.split(",")
+    assert texts[-10:] == ["1.5e-7", "2.5e-9", "9.5e-10", "0.0000011", "3.7e-8", "1.2e-10",
+                           "4.4e-8", "6.1e-9", "12345.5", "0.125"]  # fmt: skip
+
+
 def test_kernels_and_plain_twins_write_the_same_bytes_on_micropython() -> None:
     out = run_micropython(SCENARIOS / "encode_values.py", "twins", "-", heapsize="64M")
     assert out.stdout.decode().split() == ["same", "30"]
