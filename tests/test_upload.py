@@ -7,15 +7,28 @@ status, and its stored bytes are decoded independently here.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import ei_errors
+import ei_http
+import ei_ingest
+import ei_wire
 import pytest
 from daq import decode, rows, signature_span, signature_valid
 from harness import refusing_port
 from serverproc import ServerProc, TestCA, make_test_ca
 from uploadscenario import ROWS, client_args, client_args_for_port, find, upload
+
+
+def one_row() -> ei_ingest.Recording:
+    rec = ei_ingest.Recording((("accX", "m/s2"),), 10, 3)
+    rec.append((1,))
+    return rec
+
 
 UNIQUE = {"mpy": 1700000001, "cpy": 1700000002, "cbor": 1, "json": 2}  # distinct files per case
 
@@ -169,8 +182,6 @@ def test_https_without_ca_is_refused_before_connecting(tmp_path: Path) -> None:
 def test_client_defaults_are_the_official_api_over_https(logs: list[str]) -> None:
     """In CPython: a Client given only its keys talks HTTPS to the official host, and so needs
     a CA (or insecure=True, which warns)."""
-    import ei_http
-
     with pytest.raises(ValueError, match="HTTPS needs a CA certificate"):
         ei_http.Client("ei_k", "h", "T")
     c = ei_http.Client("ei_k", "h", "T", insecure=True)
@@ -197,15 +208,19 @@ BAD_CLIENTS = [
 ]
 
 
+PLAIN: dict[str, Any] = dict(api_key="ei_k", hmac_key="h", device_type="T", tls=False)
+
+
 @pytest.mark.parametrize(("bad", "words"), BAD_CLIENTS)
 def test_client_names_the_bad_argument(bad: dict[str, Any], words: str) -> None:
-    """In CPython: each bad argument is a ValueError that names it; the edges pass."""
-    import ei_http
-
-    args: dict[str, Any] = dict(api_key="ei_k", hmac_key="h", device_type="T", tls=False)
+    """In CPython: each bad argument is a ValueError that names it."""
     with pytest.raises(ValueError) as err:
-        ei_http.Client(**dict(args, **bad))
+        ei_http.Client(**dict(PLAIN, **bad))
     assert str(err.value) == words
+
+
+def test_client_takes_the_edges() -> None:
+    args = PLAIN
     assert [ei_http.Client(**args, port=p).port for p in (1, 65535)] == [1, 65535]
     assert [ei_http.Client(**args, timeout=t).timeout for t in (1, 0.5)] == [1, 0.5]
     assert not ei_http.Client(**args, transport="requests").keep_alive  # requests' own pool
@@ -215,11 +230,7 @@ def test_prepare_names_files_and_writes_the_head(monkeypatch: pytest.MonkeyPatch
     """In CPython, nothing sent: a signed file is named after its signature's first 12 hex
     digits; an unsigned one after a random number and a count (two in a row never share a
     name); the request head names a port that is not the scheme's."""
-    import ei_http
-    import ei_ingest
-
-    rec = ei_ingest.Recording((("accX", "m/s2"),), 10, 3)
-    rec.append((1,))
+    rec = one_row()
     signed = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", port=8080, tls=False)
     assert signed.hmac_key == b"h"
     req = signed.prepare(rec, label="idle", iat=1700000000)
@@ -252,8 +263,6 @@ def test_upload_file_names_and_checks_the_file(
     """In CPython, the request captured instead of sent: the file keeps its own name (also
     given without a folder), is unlabelled only with neither a label nor a filename, and a
     missing or empty file is a ValueError before anything is sent."""
-    import ei_http
-
     c = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", tls=False)
     monkeypatch.setattr(c, "send", lambda req: req)
     (tmp_path / "walk.x1.cbor").write_bytes(b"\xa0")
@@ -281,10 +290,6 @@ def test_upload_file_names_and_checks_the_file(
 def test_client_from_config_and_as_a_context(monkeypatch: pytest.MonkeyPatch) -> None:
     """In CPython: config.py's names with their documented defaults, the board's type and
     name, another class with its own arguments; `with` gives the Client and closes it."""
-    from types import SimpleNamespace
-
-    import ei_http
-
     board = SimpleNamespace(DEVICE_TYPE="ESP32", device_name=lambda: "aa:bb")
     c = ei_http.client_from_config(SimpleNamespace(API_KEY="ei_k", TLS=False), board)
     assert type(c) is ei_http.Client
@@ -316,13 +321,6 @@ def test_client_from_config_and_as_a_context(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_socket_that_could_not_connect_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     """In CPython: a refused connection leaves no socket open (a board has a handful)."""
-    import socket
-
-    import ei_errors
-    import ei_http
-    import ei_ingest
-    import ei_wire
-
     made: list[socket.socket] = []
     real = socket.socket
 
@@ -331,8 +329,7 @@ def test_a_socket_that_could_not_connect_is_closed(monkeypatch: pytest.MonkeyPat
         return made[-1]
 
     monkeypatch.setattr(ei_wire.socket, "socket", tracked)
-    rec = ei_ingest.Recording((("a", "u"),), 10, 3)
-    rec.append((1,))
+    rec = one_row()
     with refusing_port() as port, pytest.raises(ei_errors.ConnectionFailed):
         ei_http.Client("ei_k", None, "T", host="127.0.0.1", port=port, tls=False).upload(rec)
     assert made and [s.fileno() for s in made] == [-1] * len(made), "closed"
@@ -341,8 +338,6 @@ def test_a_socket_that_could_not_connect_is_closed(monkeypatch: pytest.MonkeyPat
 def test_socket_errors_in_words() -> None:
     """ei_wire._why: the errno of each port (11 EAGAIN and 110 ETIMEDOUT on unix and rp2, 116
     ETIMEDOUT on esp32's newlib) in the words a user reads."""
-    import ei_wire
-
     words = {11: "timed out (no answer)", 110: "timed out (no answer)",
              116: "timed out (no answer)", 111: "connection refused", 104: "connection reset",
              32: "connection reset", 117: "117"}  # fmt: skip
@@ -354,19 +349,12 @@ def test_socket_errors_in_words() -> None:
 def test_a_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     """In CPython, the resolver made to fail (no DNS is needed): a retryable ConnectionFailed
     that names the host."""
-    import socket
-
-    import ei_errors
-    import ei_http
-    import ei_ingest
-    import ei_wire
 
     def no_such_name(*args: object) -> None:
         raise socket.gaierror(-2, "Name or service not known")
 
     monkeypatch.setattr(ei_wire.socket, "getaddrinfo", no_such_name)
-    rec = ei_ingest.Recording((("a", "u"),), 10, 3)
-    rec.append((1,))
+    rec = one_row()
     client = ei_http.Client("ei_k", None, "T", host="ingest.example", tls=False)
     with pytest.raises(ei_errors.ConnectionFailed, match="cannot resolve ingest.example") as err:
         client.upload(rec, label="x")
@@ -414,7 +402,6 @@ def test_stalled_server_times_out(server: ServerProc, runtime: str, tmp_path: Pa
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 def test_refused_connection_is_retryable(runtime: str, tmp_path: Path) -> None:
-    from harness import refusing_port
 
     with refusing_port() as port:
         out = upload(runtime, tmp_path, client_args_for_port(port), {})
