@@ -11,6 +11,7 @@ file over CPython's struct float32 of raw * scale, JSON against the fixed-decima
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -169,6 +170,14 @@ def test_float32_values(tmp_path: Path) -> None:
         assert len(digits) <= shortest, (text, shortest)
 
 
+def printed_by_both(code: str) -> tuple[str, str]:
+    """What `code` prints in this CPython (the plain twins) and in micropython (viper)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})
+    return printed.getvalue(), run_micropython(code, code=True).stdout.decode()
+
+
 FLOAT_TEXTS = """
 import io, ei_ingest
 vals = [2.0 ** k for k in range(-33, 26)] + [-(2.0 ** k) for k in range(-33, 26, 5)]
@@ -185,14 +194,9 @@ print(out.getvalue().split(b'"values":[')[1].split(b"]")[0].decode())
 def test_float32_texts_at_powers_of_two_and_in_exponent_form() -> None:
     """The viper kernel's edges: every power of two in its range (the gap below is half the gap
     above) and values written as d.de-n: micropython's texts are CPython's plain ones."""
-    import contextlib
-
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(FLOAT_TEXTS, {})
-    ours = run_micropython(FLOAT_TEXTS, code=True).stdout.decode().strip()
-    assert ours == printed.getvalue().strip()
-    texts = ours.split(",")
+    plain, ours = printed_by_both(FLOAT_TEXTS)
+    assert ours == plain
+    texts = ours.strip().split(",")
     assert texts[-10:] == ["1.5e-7", "2.5e-9", "9.5e-10", "0.0000011", "3.7e-8", "1.2e-10",
                            "4.4e-8", "6.1e-9", "12345.5", "0.125"]  # fmt: skip
 
@@ -373,14 +377,9 @@ def test_forwarder_lines_with_decimals_given_on_both_runtimes() -> None:
     """decimals=0 with tiny scales (the factor's shift at the viper kernel's limit of 24 and one
     past it, for the plain twin), and the largest decimals, 20: micropython's viper kernel
     writes CPython's plain lines, and the last reading (32767) reads as raw * scale."""
-    import contextlib
-
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(FORWARDER_LINES, {})
-    ours = run_micropython(FORWARDER_LINES, code=True).stdout.decode().split("\n")
-    assert ours[:5] == printed.getvalue().split("\n")[:5]
-    last = [float(line.split()[1]) for line in ours[:5]]
+    plain, ours = printed_by_both(FORWARDER_LINES)
+    assert ours == plain
+    last = [float(line.split()[1]) for line in ours.splitlines()]
     assert last == [round(32767 * 0.0003), round(32767 * 0.00045), 8.5, 9.8301e-15, 98301.0]
 
 
