@@ -47,6 +47,12 @@ def answered(runtime: str, tmp_path: Path, raw: bytes, **options: Any) -> dict[s
     return out
 
 
+def json_answer(size: int) -> bytes:
+    """FILES_OK padded with a note to exactly `size` bytes."""
+    pad = size - len(FILES_OK) - len(b',"note":""')
+    return FILES_OK[:-1] + b',"note":"' + b"n" * pad + b'"}'
+
+
 SUCCESSES = [
     ("files JSON", http(200, FILES_OK, "Content-Type: application/json"), {}, "idle.x1.cbor"),
     ("data name", http(200, b"idle.3lan8ief.cbor", "Content-Type: text/plain"),
@@ -56,6 +62,8 @@ SUCCESSES = [
      http(200, FILES_OK[:-1] + b',"note":"' + b"n" * 3000 + b'"}',
           "Content-Type: application/json"),
      {}, "idle.x1.cbor"),
+    ("JSON answer of 16 KiB, the most read whole", http(200, json_answer(16384)), {},
+     "idle.x1.cbor"),
     ("unasked-for 100 Continue first",
      b"HTTP/1.1 100 Continue\r\n\r\n" + http(200, FILES_OK), {}, "idle.x1.cbor"),
     ("bare LF line ends",
@@ -124,6 +132,8 @@ REFUSALS = [
     ("503", http(503, b"busy"), {}, "ServerError", True, False, "busy"),
     ("204 no content", http(204), {}, "UnexpectedAnswer", True, False, "not an ingestion API"),
     ("not UTF-8", http(400, b"ab\xff\xfe"), {}, "InvalidError", False, True, "ab??"),
+    ("JSON answer past 16 KiB: cut, so not read as stored", http(200, json_answer(16385)), {},
+     "UnexpectedAnswer", True, False, "does not name"),
     ("long text is cut to its first bytes", b"HTTP/1.0 500 Oops\r\n\r\n" + b"e" * 10000, {},
      "ServerError", True, False, "e" * 512),
 ]  # fmt: skip
@@ -146,6 +156,18 @@ def test_what_each_answer_means(
 
 
 LONG_STATUS = b"HTTP/1.1 " + bytes(range(0x41, 0x41 + 50)) + b" OK"  # no two bytes alike
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_a_header_line_is_read_up_to_200_bytes(runtime: str, tmp_path: Path) -> None:
+    """A longer line is cut there (its rest skipped, the answer still read): the Location of a
+    redirect comes back as the line's first 200 bytes allow."""
+    line = "Location: http://portal.example/" + "p" * 300
+    out = answered(runtime, tmp_path, http(302, b"", line))
+    assert out["error"] == "UnexpectedAnswer", out
+    assert f"redirected to {line[10:200]} (" in out["text"], out
+
+
 BROKEN = [
     (b"HTTP/1.1 200 OK\r\nContent-Length: nine\r\n\r\n", "bad length"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad length"),
