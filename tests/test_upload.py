@@ -7,6 +7,7 @@ status, and its stored bytes are decoded independently here.
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -344,6 +345,72 @@ def test_socket_errors_in_words() -> None:
     assert {code: ei_wire._why(OSError(code)) for code in words} == words
     assert ei_wire._why(OSError("ssl handshake timed out")) == "timed out (no answer)"
     assert ei_wire._why(OSError()) == "OSError"
+
+
+class Silent(io.BytesIO):
+    """A peer that never answers: every read times out."""
+
+    def readline(self, size: int | None = -1) -> bytes:
+        raise TimeoutError("timed out")
+
+
+class EarlyAnswer:
+    """A socket whose peer stops reading after `room` bytes (the write then fails: the server
+    has answered and closed) and whose answer is `answer`."""
+
+    def __init__(self, room: int, answer: bytes | None) -> None:
+        self.room = room
+        self.answer = answer
+        self.closed = False
+
+    def sendall(self, data: bytes) -> None:
+        self.room -= len(data)
+        if self.room < 0:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def makefile(self, mode: str) -> io.BytesIO:
+        return io.BytesIO(self.answer) if self.answer is not None else Silent()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        (b"HTTP/1.1 413 Too Large\r\nContent-Length: 8\r\n\r\ntoo big!", "InvalidError",
+         "HTTP 413: too big!"),
+        (b"HTTP/1.1 401 No\r\nContent-Length: 6\r\n\r\nno key", "AuthError", "no key"),
+        (b"", "ConnectionFailed", "connection lost while sending: connection reset"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nx.cb", "ConnectionFailed",
+         "server answered 200 before the whole body was sent"),
+        (None, "ConnectionFailed", "127.0.0.1:80: timed out (no answer)"),  # all sent, then
+        (b"SSH-2.0-OpenSSH\r\n", "ConnectionFailed", "not an HTTP answer"),  # all sent, then
+    ],
+)  # fmt: skip
+def test_an_answer_while_sending_is_read(
+    monkeypatch: pytest.MonkeyPatch, answer: bytes | None, error: str, words: str
+) -> None:
+    """In CPython, on a fake socket: a server that answers early (401, 413) and closes while
+    the body is still going out is heard; nothing heard is a lost connection, a 200 before
+    the whole body was sent is not believed, and no answer at all times out; the socket is
+    closed every time."""
+    early = answer is not None and answer[:5] in (b"", b"HTTP/")
+    sock = EarlyAnswer(600 if early else 1 << 20, answer)
+
+    def connect(wire: ei_wire.Wire) -> EarlyAnswer:
+        wire._in = sock.makefile("rb")
+        return sock
+
+    monkeypatch.setattr(ei_wire.Wire, "_connect", connect)
+    rec = ei_ingest.Recording((("a", "u"),), 10, 500)
+    for i in range(500):
+        rec.append((i,))
+    client = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", tls=False)
+    with pytest.raises(ei_errors.IngestionError) as err:
+        client.upload(rec, label="x")
+    assert (type(err.value).__name__, words in str(err.value)) == (error, True), err.value
+    assert sock.closed and client._wire._sock is None
 
 
 def test_a_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
