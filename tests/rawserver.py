@@ -104,12 +104,15 @@ class SinkServer:
     and answers 200 with a file name at once, keeping the connection open, as a plain server
     does (no quick ACK: a client that leaves Nagle's algorithm on waits for the delayed ACK).
     `connections` counts the connections accepted, `requests` the requests answered; `headers`
-    are added to each answer."""
+    are added to each answer; with `hang_up_after=n` the first connection's request after n
+    answers is read and the connection closed without a word (`unanswered` counts it)."""
 
-    def __init__(self, *headers: str) -> None:
+    def __init__(self, *headers: str, hang_up_after: int | None = None) -> None:
         self.headers = headers  # more header lines for each answer
+        self.hang_up_after = hang_up_after  # answers on the first connection, then one unheard
         self.connections = 0
         self.requests = 0
+        self.unanswered = 0
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(16)
@@ -133,6 +136,8 @@ class SinkServer:
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(0.5)
+        first = self.connections == 1
+        answered = 0
         with conn:
             while not self._stop.is_set():
                 try:
@@ -143,6 +148,10 @@ class SinkServer:
                     return
                 if not head:
                     return
+                if first and answered == self.hang_up_after:  # read it, close, say nothing
+                    self.unanswered += 1
+                    return
+                answered += 1
                 self.requests += 1
                 conn.sendall(http(200, b"sample.sink.cbor", *self.headers))
 

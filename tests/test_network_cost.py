@@ -95,6 +95,19 @@ def test_the_servers_connection_header_is_heeded(
 
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_a_kept_connection_closed_after_the_request_is_replaced(
+    runtime: str, tmp_path: Path
+) -> None:
+    """The server reads the second request on the kept connection, then closes without a
+    word: nothing of the answer came, so the connection was stale, and the upload goes again
+    on a new one (a duplicate from it would mean the first try arrived)."""
+    with SinkServer(hang_up_after=1) as sink:
+        out = many(runtime, tmp_path, sink.port, count=3)
+        assert out["stored"] == ["sample.sink.cbor"] * 3 and out["errors"] == [], out
+        assert (sink.connections, sink.requests, sink.unanswered) == (2, 3, 1)
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 def test_a_flush_keeps_one_connection_to_the_real_server(runtime: str, tmp_path: Path) -> None:
     with ServerProc(tmp_path / "data") as server, FaultProxy(server.port) as proxy:
         out = many(
