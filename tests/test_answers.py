@@ -64,6 +64,9 @@ SUCCESSES = [
      {}, "idle.x1.cbor"),
     ("JSON answer of 16 KiB, the most read whole", http(200, json_answer(16384)), {},
      "idle.x1.cbor"),
+    ("status line without a reason phrase",
+     b"HTTP/1.1 200\r\nContent-Length: %d\r\n\r\n" % len(FILES_OK) + FILES_OK, {},
+     "idle.x1.cbor"),
     ("unasked-for 199 first (any 1xx is interim)",
      b"HTTP/1.1 199 Whatever\r\n\r\n" + http(200, FILES_OK), {}, "idle.x1.cbor"),
     ("unasked-for 100 Continue first",
@@ -177,6 +180,7 @@ BROKEN = [
     (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed in the middle"),
     (b"HTTP/1.1 200 OK\r\nContent-Le", "closed in the middle"),
     (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
+    (b"HTTP/1.1\r\n\r\n", "not an HTTP answer"),  # no status
     (b"HTTP/1.1 abc OK\r\n\r\n", "bad HTTP status line"),
     (LONG_STATUS + b"\r\n\r\n", f"bad HTTP status line: {LONG_STATUS[:40]!r}"),  # 40 bytes
     (b"X" + LONG_STATUS + b"\r\n\r\n", f"not an HTTP answer: {(b'X' + LONG_STATUS)[:40]!r}"),
