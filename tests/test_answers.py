@@ -67,6 +67,8 @@ SUCCESSES = [
     ("status line without a reason phrase",
      b"HTTP/1.1 200\r\nContent-Length: %d\r\n\r\n" % len(FILES_OK) + FILES_OK, {},
      "idle.x1.cbor"),
+    ("'chunked' in another header", http(200, FILES_OK, "X-Mode: chunked"), {},
+     "idle.x1.cbor"),
     ("unasked-for 199 first (any 1xx is interim)",
      b"HTTP/1.1 199 Whatever\r\n\r\n" + http(200, FILES_OK), {}, "idle.x1.cbor"),
     ("unasked-for 100 Continue first",
