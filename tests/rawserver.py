@@ -105,11 +105,20 @@ class SinkServer:
     does (no quick ACK: a client that leaves Nagle's algorithm on waits for the delayed ACK).
     `connections` counts the connections accepted, `requests` the requests answered; `headers`
     are added to each answer; with `hang_up_after=n` the first connection's request after n
-    answers is read and the connection closed without a word (`unanswered` counts it)."""
+    answers is read and the connection closed without a word, or after `last_words`
+    (`unanswered` counts it); `body` is each answer's body."""
 
-    def __init__(self, *headers: str, hang_up_after: int | None = None) -> None:
+    def __init__(
+        self,
+        *headers: str,
+        hang_up_after: int | None = None,
+        last_words: bytes = b"",
+        body: bytes = b"sample.sink.cbor",
+    ) -> None:
         self.headers = headers  # more header lines for each answer
+        self.body = body
         self.hang_up_after = hang_up_after  # answers on the first connection, then one unheard
+        self.last_words = last_words  # what it sends before hanging up
         self.connections = 0
         self.requests = 0
         self.unanswered = 0
@@ -150,10 +159,11 @@ class SinkServer:
                     return
                 if first and answered == self.hang_up_after:  # read it, close, say nothing
                     self.unanswered += 1
+                    conn.sendall(self.last_words)
                     return
                 answered += 1
                 self.requests += 1
-                conn.sendall(http(200, b"sample.sink.cbor", *self.headers))
+                conn.sendall(http(200, self.body, *self.headers))
 
     def __enter__(self) -> SinkServer:
         thread = threading.Thread(target=self._accept, daemon=True)

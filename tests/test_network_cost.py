@@ -108,6 +108,29 @@ def test_a_kept_connection_closed_after_the_request_is_replaced(
 
 
 @pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_a_connection_closed_in_the_middle_of_the_answer_is_not_retried(
+    runtime: str, tmp_path: Path
+) -> None:
+    """Part of the answer came, then the close: the request arrived, so it is not sent again
+    on a new connection (that could store it twice); the upload fails, retryable."""
+    with SinkServer(hang_up_after=1, last_words=b"HTTP/1.1 200 OK\r\n") as sink:
+        out = many(runtime, tmp_path, sink.port, count=3)
+        assert out["stored"] == ["sample.sink.cbor"] * 2, out  # the first and the third
+        assert out["errors"] == [["ConnectionFailed", "connection closed in the middle of the "
+                                  "answer"]], out  # fmt: skip
+        assert (sink.connections, sink.requests, sink.unanswered) == (2, 2, 1)
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
+def test_an_empty_answer_keeps_the_connection(runtime: str, tmp_path: Path) -> None:
+    """Content-Length: 0 ends an answer as well as any other length (no name in it: each
+    upload fails, but on the one connection)."""
+    with SinkServer(body=b"") as sink:
+        out = many(runtime, tmp_path, sink.port, count=3)
+        assert len(out["errors"]) == 3 and sink.connections == 1, out
+
+
+@pytest.mark.parametrize("runtime", ["mpy", "cpy"])
 def test_a_flush_keeps_one_connection_to_the_real_server(runtime: str, tmp_path: Path) -> None:
     with ServerProc(tmp_path / "data") as server, FaultProxy(server.port) as proxy:
         out = many(
