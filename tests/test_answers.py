@@ -183,6 +183,7 @@ BROKEN = [
     (b"HTTP/1.1 200 OK\r\nContent-Length: nine\r\n\r\n", "bad length"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad length"),
     (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed in the middle"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nidle.", "closed in the middle"),  # 1 short
     (b"HTTP/1.1 200 OK\r\nContent-Le", "closed in the middle"),
     (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
     (b"HTTP/1.1\r\n\r\n", "not an HTTP answer"),  # no status
