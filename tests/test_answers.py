@@ -69,6 +69,8 @@ SUCCESSES = [
      "idle.x1.cbor"),
     ("'chunked' in another header", http(200, FILES_OK, "X-Mode: chunked"), {},
      "idle.x1.cbor"),
+    ("a one-byte name", http(200, b"a", "Content-Type: text/plain"), {"endpoint": "data"},
+     "a"),
     ("unasked-for 199 first (any 1xx is interim)",
      b"HTTP/1.1 199 Whatever\r\n\r\n" + http(200, FILES_OK), {}, "idle.x1.cbor"),
     ("unasked-for 100 Continue first",
@@ -145,6 +147,10 @@ REFUSALS = [
     ("99, no interim answer", http(99, b"odd"), {}, "IngestionError", False, False, "odd"),
     ("JSON answer past 16 KiB: cut, so not read as stored", http(200, json_answer(16385)), {},
      "UnexpectedAnswer", True, False, "does not name"),
+    ("long text in chunks is cut to its first bytes too",
+     b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n"
+     + b"12c\r\n" + b"e" * 300 + b"\r\n" + b"12c\r\n" + b"e" * 300 + b"\r\n0\r\n\r\n", {},
+     "ServerError", True, False, "e" * 512),
     ("long text is cut to its first bytes", b"HTTP/1.0 500 Oops\r\n\r\n" + b"e" * 10000, {},
      "ServerError", True, False, "e" * 512),
 ]  # fmt: skip
