@@ -193,6 +193,10 @@ BROKEN = [
     (b"HTTP/1.1 200 OK\r\nContent-Le", "closed in the middle"),
     (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
     (b"HTTP/1.1\r\n\r\n", "not an HTTP answer"),  # no status
+    (
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + LONG_STATUS + b"\r\n\r\n",
+        f"bad length in the answer: {(b' ' + LONG_STATUS)[:20]!r}",
+    ),  # its first 20 bytes
     (b"HTTP/1.1 abc OK\r\n\r\n", "bad HTTP status line"),
     (LONG_STATUS + b"\r\n\r\n", f"bad HTTP status line: {LONG_STATUS[:40]!r}"),  # 40 bytes
     (b"X" + LONG_STATUS + b"\r\n\r\n", f"not an HTTP answer: {(b'X' + LONG_STATUS)[:40]!r}"),
