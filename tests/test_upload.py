@@ -347,6 +347,9 @@ def test_socket_errors_in_words() -> None:
     assert ei_wire._why(OSError()) == "OSError"
 
 
+FILES_OK = b'{"success":true,"files":[{"success":true,"fileName":"idle.x1.cbor"}]}'
+
+
 class Silent(io.BytesIO):
     """A peer that never answers: every read times out."""
 
@@ -410,6 +413,21 @@ def test_an_answer_while_sending_is_read(
     with pytest.raises(ei_errors.IngestionError) as err:
         client.upload(rec, label="x")
     assert (type(err.value).__name__, words in str(err.value)) == (error, True), err.value
+    assert sock.closed and client._wire._sock is None
+
+
+def test_an_answer_read_until_the_close_closes_the_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Content-Length (and not chunked): the answer ends at the close, so the connection is
+    not kept, even on HTTP/1.1."""
+    sock = EarlyAnswer(1 << 20, b"HTTP/1.1 200 OK\r\n\r\n" + FILES_OK)
+
+    def connect(wire: ei_wire.Wire) -> EarlyAnswer:
+        wire._in = sock.makefile("rb")
+        return sock
+
+    monkeypatch.setattr(ei_wire.Wire, "_connect", connect)
+    client = ei_http.Client("ei_k", "h", "T", host="127.0.0.1", tls=False)
+    assert client.upload(one_row(), label="idle") == "idle.x1.cbor"
     assert sock.closed and client._wire._sock is None
 
 
