@@ -357,6 +357,12 @@ def _limit_files() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (_MAX_FILE, _MAX_FILE))
 
 
+def _plugin(copy: Path) -> Path:
+    """Where a copy keeps tools/mutate_plugin.py alone, for the tests' PYTHONPATH: all of tools/
+    would put tools/sim.py (the `make sim` runner) before the simulated board's sim.py."""
+    return copy / "build" / "mutate_plugin"
+
+
 def _run_tests(
     copy: Path, tests: list[str], timeout: float, scratch: Path, **plugin_env: str
 ) -> tuple[str, float, str]:
@@ -365,10 +371,7 @@ def _run_tests(
     pytest would otherwise run (and write) on. `plugin_env`: MUTATE_* settings for
     tools/mutate_plugin.py."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="mutate")
-    # The plugin alone on the path: all of tools/ first would put tools/sim.py (the `make sim`
-    # runner) before the simulated board's sim.py that tests import.
-    plugin = copy / "build" / "mutate_plugin"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_plugin(copy)), env.get("PYTHONPATH")]))
     env.update(plugin_env)
     cmd = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "mutate_plugin"]
     cmd += [f"--basetemp={scratch}"] + [f"tests/{t}" for t in tests]
@@ -430,9 +433,8 @@ class _Worker:
         self.copy = base / f"w{n}"
         self.scratch = base / f"tmp{n}"  # pytest's tmp_path: outside the copy, per worker
         _copy_repo(self.copy)
-        plugin = self.copy / "build" / "mutate_plugin"
-        plugin.mkdir(parents=True)
-        shutil.copy2(self.copy / "tools" / "mutate_plugin.py", plugin)
+        _plugin(self.copy).mkdir(parents=True)
+        shutil.copy2(self.copy / "tools" / "mutate_plugin.py", _plugin(self.copy))
 
         self.plan_path = base / f"plan{n}.json"
 
