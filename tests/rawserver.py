@@ -139,13 +139,14 @@ class SinkServer:
             except OSError:
                 return
             self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread = threading.Thread(
+                target=self._serve, args=(conn, self.connections == 1), daemon=True
+            )
             self._threads.append(thread)
             thread.start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, first: bool) -> None:
         conn.settimeout(0.5)
-        first = self.connections == 1
         answered = 0
         with conn:
             while not self._stop.is_set():
