@@ -19,6 +19,8 @@ FAST = True  # tests turn the viper emitter off to compare its bytes with the pl
 
 
 def head(out, major, n):
+    """A CBOR head. Every n here is below 2**32: a text's length, interval_ms or iat (both
+    checked by ei_ingest), a sensor count."""
     if n < 24:
         out.append(major | n)
     elif n < 0x100:
@@ -27,12 +29,9 @@ def head(out, major, n):
     elif n < 0x10000:
         out.append(major | 25)
         out.extend(struct.pack(">H", n))
-    elif n < 0x100000000:
+    else:
         out.append(major | 26)
         out.extend(struct.pack(">I", n))
-    else:
-        out.append(major | 27)
-        out.extend(struct.pack(">Q", n))
 
 
 def text(out, s):
