@@ -174,11 +174,27 @@ def test_json_text_escapes_what_json_must(ascii: bool) -> None:
     is the only test of that branch. Python's json is the oracle."""
     import ei_json
 
-    s = 'q"b\\c\x00\x01\x0f\x10\x1f~é€\U0001f600 '
+    s = 'q"b\\c\x00\x01\x0f\x10\x1f~\x80é\u07ff\u0800€\uffff\U00010000\U0001f600\U0001f601 '
     out = bytearray()
     ei_json.text(out, s, ascii)
     assert out == json.dumps(s, ensure_ascii=ascii, separators=(",", ":")).encode()
     assert json.loads(out) == s
+
+
+def test_json_files_are_what_json_stringify_writes() -> None:
+    """A whole file against Python's json re-encoding what it decoded (JSON.stringify's output
+    for ints and strings): the header's texts go as UTF-8, not as \\u escapes."""
+    sensors = (("température", "°C"), ('q"\\', "\x80\U0001f600"))
+    rec = ei_ingest.Recording(sensors, 10, 3, "h")
+    for i in range(3):
+        rec.append((i * 1000 - 1000, -i))
+    for name, key in ((None, None), ("capteur-é", KEY)):
+        out = io.BytesIO()
+        ei_ingest.dump(rec, out, fmt="json", hmac_key=key, device_type="ESP32-ü", device_name=name)
+        data = out.getvalue()
+        assert "température".encode() in data
+        again = json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":"))
+        assert data == again.encode()
 
 
 def test_stage_size_does_not_change_bytes() -> None:
