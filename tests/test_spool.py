@@ -126,12 +126,19 @@ def test_start_up_mends_what_crashes_or_hands_left_in_failed(
     (d / "failed" / "00000003.why").write_text("stale")  # ...beside an old reason
     (d / "00000007.cbor").write_bytes(data)  # a move to failed/ cut after the metadata
     (d / "failed" / "00000007.why").write_text("HTTP 400: refused")
+    (d / "failed" / "00000009.cbor").write_bytes(data)  # a discard cut short...
+    (d / "failed" / "00000009.why").write_text("HTTP 400: refused")  # ...and its reason
+    (d / "00000011.m").write_bytes(meta)  # its data file deleted by hand
     again = make_spool(d)
-    assert again.failed() == [(5, "reason lost in a crash"), (7, "HTTP 400: refused")]
+    assert again.failed() == [
+        (5, "reason lost in a crash"), (7, "HTTP 400: refused"), (11, "data file missing"),
+    ]  # fmt: skip
     assert files(d) == ["00000001.cbor", "00000001.m", "failed"]
-    assert files(d / "failed") == [f"0000000{n}.{e}" for n in (5, 7) for e in ("cbor", "m", "why")]
+    assert files(d / "failed") == [
+        f"{n:08d}.{e}" for n in (5, 7, 11) for e in ("cbor", "m", "why") if (n, e) != (11, "cbor")
+    ]
     assert "spool: removing 00000003.cbor, left by a put that never finished" in logs, logs
-    assert again.failed_bytes == 2 * (len(data) + len(meta))
+    assert again.failed_bytes == 2 * (len(data) + len(meta)) + len(meta)
     assert (len(again), again.used) == (1, len(data) + len(meta))
 
 
@@ -159,11 +166,109 @@ def test_a_write_error_is_a_spool_error_and_leaves_nothing(
 
     spool = make_spool(tmp_path / "s")
     monkeypatch.setattr(ei_spool, "os", FailingRename())
-    with pytest.raises(ei_spool.SpoolError, match=r"/s: cannot write recording 00000001: "):
+    with pytest.raises(ei_spool.SpoolError, match=r"/s: cannot write recording 00000001: flash e"):
         spool.put(spool_common.recording(32))
     monkeypatch.undo()
     assert files(tmp_path / "s") == ["failed"] and (len(spool), spool.used) == (0, 0)
     assert spool.put(spool_common.recording(32)) == 1
+
+
+def test_a_file_in_the_way_is_named_whatever_its_mode(tmp_path: Path) -> None:
+    """A file where the spool needs a folder, executable or not (only the type bits count)."""
+    for mode in (0o644, 0o755, 0o000):
+        in_the_way = tmp_path / f"f{mode:o}"
+        in_the_way.write_text("not a folder")
+        in_the_way.chmod(mode)
+        for path in (in_the_way, in_the_way / "s"):
+            with pytest.raises(ValueError, match=r"is a file, not a directory"):
+                make_spool(path)
+
+
+def test_files_that_are_not_the_spools_are_left_alone(tmp_path: Path) -> None:
+    """Names without the 8 digits and a dot are someone else's: never read, sent or deleted."""
+    spool = make_spool(tmp_path / "s")
+    assert spool.put(spool_common.recording(33)) == 1
+    theirs = ["12345678", "1234567.m", "abcdefgh.cbor", "notes.txt", "123456789.m", ".m"]
+    for folder in (tmp_path / "s", tmp_path / "s" / "failed"):
+        for name in theirs:
+            (folder / name).write_text("theirs")
+    again = make_spool(tmp_path / "s")
+    assert (len(again), again.failed(), again.put(spool_common.recording(34))) == (1, [], 2)
+    for folder in (tmp_path / "s", tmp_path / "s" / "failed"):
+        assert set(theirs) <= set(files(folder))
+
+
+def test_a_full_spool_refuses_before_it_writes_and_bad_input_before_that(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filled to the byte: put() is refused before a file is encoded, and a bad iat or a thing
+    that is not a Recording is named as such even then; flush() names a client that is not
+    one before it looks at a file."""
+    import ei_ingest
+
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(35))
+    spool.max_bytes = spool.used
+
+    def no_encoding(*args: object, **kw: object) -> None:
+        raise AssertionError("a full spool encoded a file")
+
+    monkeypatch.setattr(ei_ingest, "dump", no_encoding)
+    with pytest.raises(SpoolFull, match=r"\+ 0 new > max_bytes"):
+        spool.put(spool_common.recording(35))
+    with pytest.raises(ValueError, match="iat must be Unix seconds"):
+        spool.put(spool_common.recording(35), iat=5)
+
+    class SensorsOnly:
+        sensors = (("x", "u"),)
+
+    for not_a_recording in (SensorsOnly(), bytearray(8)):
+        with pytest.raises(ValueError, match="rec must be an ei_ingest.Recording"):
+            spool.put(not_a_recording)
+    for not_a_client in (None, object(), "http://127.0.0.1"):
+        with pytest.raises(ValueError, match="client must be an ei_ingest Client"):
+            spool.flush(not_a_client)
+    assert (len(spool), files(tmp_path / "s")) == (1, ["00000001.cbor", "00000001.m", "failed"])
+
+
+def test_a_flash_error_while_starting_is_a_spool_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ei_spool
+
+    def broken_mkdir(path: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(ei_spool.os, "mkdir", broken_mkdir)
+    with pytest.raises(ei_spool.SpoolError, match=r"^spool .*/s: \[Errno 5\] Input/output"):
+        make_spool(tmp_path / "s")
+
+
+def test_a_flash_error_during_a_flush_keeps_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rename that marks a file as tried fails: a SpoolError, nothing sent, nothing lost."""
+    import ei_spool
+
+    class NeverCalled:
+        def send_file(self, path: str, opts: dict[str, object]) -> None:
+            raise AssertionError("sent although the flash failed")
+
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(36))
+
+    def broken_rename(a: str, b: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(ei_spool.os, "rename", broken_rename)
+    with pytest.raises(ei_spool.SpoolError, match=r"/s: flash error .* every file stays$"):
+        spool.flush(NeverCalled())
+    monkeypatch.undo()
+    assert (len(spool), len(make_spool(tmp_path / "s"))) == (1, 1)
+
+
+def test_max_bytes_is_256_kib_unless_given(tmp_path: Path) -> None:
+    assert Spool(str(tmp_path / "s"), device_type="SIM").max_bytes == 256 * 1024
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "metadata", "missing"])

@@ -75,6 +75,7 @@ _SPOOL = [
     "test_power_loss.py",
     "test_soak.py",
     "test_bad_calls.py",
+    "test_keys_never_shown.py",
 ]
 TESTS: dict[str, list[str]] = {
     "ei_cbor": _ENCODE,

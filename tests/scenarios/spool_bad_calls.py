@@ -110,8 +110,10 @@ def main(work, port):
         ("capacity zero", V, "capacity", lambda: ei_ingest.Recording((("a", "u"),), 10, 0)),
         ("spool path is a file", V, "is a file", lambda: ei_spool.Spool(a_file)),
         ("spool path under a file", V, "is a file", lambda: ei_spool.Spool(a_file + "/s")),
-        ("spool path empty", V, "path", lambda: ei_spool.Spool("")),
-        ("spool path not a string", V, "path", lambda: ei_spool.Spool(None)),
+        ("spool path empty", V, "path must be a directory name", lambda: ei_spool.Spool("")),
+        ("spool path None", V, "path must be a directory name", lambda: ei_spool.Spool(None)),
+        ("spool path an int", V, "path must be a directory name", lambda: ei_spool.Spool(5)),
+        ("spool path control", V, "path contains a control", lambda: ei_spool.Spool(path + "\n")),
         ("max_bytes zero", V, "max_bytes", lambda: ei_spool.Spool(work + "/m0", max_bytes=0)),
         ("max_bytes negative", V, "max_bytes", lambda: ei_spool.Spool(work + "/m1", max_bytes=-1)),
         (
