@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import ei_errors
 import ei_http
@@ -267,8 +268,74 @@ def test_a_flash_error_during_a_flush_keeps_every_file(
     assert (len(spool), len(make_spool(tmp_path / "s"))) == (1, 1)
 
 
-def test_max_bytes_is_256_kib_unless_given(tmp_path: Path) -> None:
+class FakeClient:
+    """send_file() records each file's name, or raises `error`; close() is counted."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.sent: list[str] = []
+        self.closed = 0
+        self.error = error
+
+    def send_file(self, path: str, opts: dict[str, object]) -> None:
+        assert not self.closed, "sent on a closed client"
+        if self.error:
+            raise self.error
+        self.sent.append(os.path.basename(path))
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_flush_closes_the_connection_it_kept(tmp_path: Path) -> None:
+    """Once per flush, delivered or stopped by an error: a kept TLS session is heap on rp2."""
+    spool = make_spool(tmp_path / "s")
+    for n in range(3):
+        spool.put(spool_common.recording(37 + n))
+    down = FakeClient(ConnectionFailed("host unreachable"))
+    with pytest.raises(ConnectionFailed):
+        spool.flush(down)
+    assert (down.closed, len(spool)) == (1, 3)
+    up = FakeClient()
+    assert spool.flush(up) == 3
+    assert (up.sent, up.closed) == (["00000001.cbor", "00000002.cbor", "00000003.cbor"], 1)
+
+
+def test_used_is_what_the_pending_files_take_after_each_delivery(tmp_path: Path) -> None:
+    d = tmp_path / "s"
+    spool = make_spool(d)
+    for n in range(4):
+        spool.put(spool_common.recording(40 + n), label="x" * (n + 1))
+    while len(spool):
+        assert spool.used == sum(f.stat().st_size for f in d.iterdir() if f.is_file())
+        assert spool.flush(FakeClient(), limit=1) == 1
+    assert spool.used == 0
+
+
+def test_what_a_client_raises_decides_where_the_file_goes(tmp_path: Path, logs: list[str]) -> None:
+    """ValueError: this file cannot be sent (failed/, the flush goes on); anything that does
+    not say it refuses the file (a bug, a network error) stops the flush and keeps it."""
+    spool = make_spool(tmp_path / "s")
+    spool.put(spool_common.recording(44))
+    spool.put(spool_common.recording(45))
+    for error in (RuntimeError("a bug in a client"), ConnectionFailed("reset")):
+        with pytest.raises(type(error)):
+            spool.flush(FakeClient(error))
+        assert (len(spool), spool.failed()) == (2, [])
+    assert spool.flush(FakeClient(ValueError("too large for this client"))) == 0
+    assert spool.failed() == [
+        (1, "not sendable: too large for this client"),
+        (2, "not sendable: too large for this client"),
+    ]
+    assert len(spool) == 0
+    assert "spool: 00000002 moved to failed/: not sendable: too large for this client" in logs
+    assert make_spool(tmp_path / "s").put(spool_common.recording(46)) == 3, "a number reused"
+
+
+def test_max_bytes_is_256_kib_unless_given_and_any_int_above_0(tmp_path: Path) -> None:
     assert Spool(str(tmp_path / "s"), device_type="SIM").max_bytes == 256 * 1024
+    one = make_spool(tmp_path / "one", max_bytes=1)
+    with pytest.raises(SpoolFull, match="max_bytes 1$"):
+        one.put(spool_common.recording(46))
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "metadata", "missing"])
@@ -285,6 +352,7 @@ def test_a_damaged_file_goes_to_failed_never_sent(
         raw[-5] ^= 0x01
         data.write_bytes(bytes(raw))
     elif damage == "truncate":
+        size = data.stat().st_size
         data.write_bytes(data.read_bytes()[:-3])
     elif damage == "metadata":
         (d / "00000001.m").write_text('{"fmt": "cbor", "si')
@@ -301,13 +369,17 @@ def test_a_damaged_file_goes_to_failed_never_sent(
     assert seq == 1
     expected = {
         "flip": "checksum mismatch",
-        "truncate": "size",
+        "truncate": "size {}, expected {}: the file changed on flash",
         "metadata": "metadata unreadable",
         "missing": "data file missing",
     }[damage]
+    if damage == "truncate":
+        expected = expected.format(size - 3, size)
     assert expected in why
     assert "00000001.why" in files(d / "failed")
     assert files(d) == ["failed"]
+    in_failed = [f for f in (d / "failed").iterdir() if f.suffix != ".why"]
+    assert (spool.used, spool.failed_bytes) == (0, sum(f.stat().st_size for f in in_failed))
 
 
 @pytest.mark.parametrize("status", [400, 413])
@@ -560,23 +632,54 @@ def test_a_data_file_gone_while_running_goes_to_failed(tmp_path: Path) -> None:
     assert files(tmp_path / "s" / "failed") == ["00000001.m", "00000001.why"]
 
 
+@pytest.mark.parametrize("fails", ["open", "write", "rename"])
 def test_full_flash_while_moving_to_failed(
-    tmp_path: Path, fresh_server: ServerProc, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fresh_server: ServerProc, monkeypatch: pytest.MonkeyPatch, fails: str
 ) -> None:
+    """The reason cannot be written (no room to create its file, or to write into the one
+    just created), or the metadata cannot follow it: the recording stays pending and failed/
+    is left as it was."""
     import builtins
 
     import ei_spool
 
+    class FullOnWrite:
+        def __init__(self, f: Any) -> None:
+            self.f = f
+
+        def __enter__(self) -> FullOnWrite:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()
+
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
     def full_in_failed(path: str, mode: str = "r", *args: object) -> object:
         if "w" in mode and "/failed/" in path:
-            raise OSError(28, "No space left on device")
+            if fails == "open":
+                raise OSError(28, "No space left on device")
+            return FullOnWrite(builtins.open(path, mode, *args))
         return builtins.open(path, mode, *args)
+
+    class FullOnRename:
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+        def rename(self, a: str, b: str) -> None:
+            if "/failed/" in b and not b.endswith(".why"):
+                raise OSError(28, "No space left on device")
+            os.rename(a, b)
 
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(700))
     spool.put(spool_common.recording(701))
     fresh_server.set_fault(status=400, body="values refused", count=2)
-    monkeypatch.setattr(ei_spool, "open", full_in_failed, raising=False)
+    if fails == "rename":
+        monkeypatch.setattr(ei_spool, "os", FullOnRename())
+    else:
+        monkeypatch.setattr(ei_spool, "open", full_in_failed, raising=False)
     for _ in range(2):  # a collect loop: the error is clear, the next cycle goes on
         with pytest.raises(ei_spool.SpoolError) as e:
             spool.flush(plain_client(fresh_server.port))
