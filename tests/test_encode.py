@@ -244,7 +244,11 @@ def make(**kw: Any) -> ei_ingest.Recording:
 
 BAD_RECORDINGS = [
     (dict(sensors=()), "give 1 to 255"),
-    (dict(sensors=(("a", "x"), ("a", "y"))), "duplicate"),
+    (
+        dict(sensors=tuple((f"s{i}", "u") for i in range(256))),
+        "give 1 to 255 (name, units) pairs, not 256",
+    ),
+    (dict(sensors=(("a", "x"), ("a", "y"))), "sensors[1] name 'a' is a duplicate"),
     (dict(sensors=(("", "x"),)), "sensors[0] name is empty"),
     (dict(sensors=(("a\nb", "x"),)), "sensors[0] name contains a control character"),
     (dict(sensors=(("a", "m\x00"),)), "sensors[0] units contains a control character"),
@@ -254,6 +258,8 @@ BAD_RECORDINGS = [
     (dict(interval_ms=-1.5), "interval_ms must be > 0"),
     (dict(interval_ms=float("nan")), "interval_ms must be finite"),
     (dict(interval_ms="10"), "interval_ms must be a number"),
+    (dict(interval_ms=2**32), "interval_ms 4294967296 is 0 or too large"),
+    (dict(interval_ms=1e-46), "is 0 or too large as the file holds it"),
     (dict(capacity=0), "capacity must be an int >= 1"),
     (dict(capacity=2.5), "capacity must be an int >= 1"),
     (dict(typecode="x"), "typecode must be one of"),
@@ -261,6 +267,19 @@ BAD_RECORDINGS = [
     (dict(scale=(1, 2)), "scale has 2 values for 3 axes"),
     (dict(scale=float("inf")), "scale[0] must be finite"),
 ]
+
+
+def test_recordings_at_the_edges_of_what_is_allowed() -> None:
+    """255 sensors given by a generator, interval_ms just below 2**32 and the smallest float32
+    above 0 (a subnormal): each is taken, and written as given."""
+    wide = make(sensors=((f"s{i}", "u") for i in range(255)), capacity=1)
+    assert (wide.axes, wide.sensors[254]) == (255, ("s254", "u"))
+    for interval_ms in (2**32 - 1, 1.4e-45):
+        rec = make(interval_ms=interval_ms)
+        rec.append((1, 2, 3))
+        out = io.BytesIO()
+        ei_ingest.dump(rec, out, fmt="json", device_type="T")
+        assert f32(json.loads(out.getvalue())["payload"]["interval_ms"]) == f32(interval_ms)
 
 
 @pytest.mark.parametrize("kwargs,message", BAD_RECORDINGS)
