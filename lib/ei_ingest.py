@@ -53,11 +53,8 @@ class Recording:
         self.sensors = tuple((name, units) for name, units in sensors)
         self.axes = n = len(names)
         _number("interval_ms", interval_ms, True)
-        try:  # as the file holds it: below 2**32, and neither 0 nor infinite as a float32
-            bits = struct.unpack(">I", struct.pack(">f", interval_ms))[0] & 0x7FFFFFFF
-        except OverflowError:  # CPython will not round to infinity
-            bits = 0
-        if interval_ms >= 1 << 32 or not 0 < bits < 0x7F800000:
+        # As the file holds it: below 2**32 (an int's CBOR head), and not 0 as a float32.
+        if interval_ms >= 1 << 32 or struct.pack(">f", interval_ms) == b"\0\0\0\0":
             raise ValueError("interval_ms %r is 0 or too large as the file holds it" % interval_ms)
         self.interval_ms = interval_ms
         if type(capacity) is not int or capacity < 1:
@@ -74,8 +71,7 @@ class Recording:
                 _number("scale[%d]" % i, s)
             scale = tuple(float(s) for s in scale)
         self.scale = scale
-        self._lo = None  # float buffers: any finite number
-        self._hi = 0
+        self._lo = None  # float buffers: any finite number (and no _hi)
         if typecode in _INT_CODES:
             bits = 8 * struct.calcsize(typecode) - (typecode in "bhilq")
             self._lo = -(1 << bits) if typecode in "bhilq" else 0

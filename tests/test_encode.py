@@ -264,6 +264,7 @@ BAD_RECORDINGS = [
     (dict(capacity=2.5), "capacity must be an int >= 1"),
     (dict(typecode="x"), "typecode must be one of"),
     (dict(typecode="hh"), "typecode must be one of"),
+    (dict(typecode=5), "typecode must be one of"),
     (dict(scale=(1, 2)), "scale has 2 values for 3 axes"),
     (dict(scale=float("inf")), "scale[0] must be finite"),
 ]
@@ -274,6 +275,7 @@ def test_recordings_at_the_edges_of_what_is_allowed() -> None:
     above 0 (a subnormal): each is taken, and written as given."""
     wide = make(sensors=((f"s{i}", "u") for i in range(255)), capacity=1)
     assert (wide.axes, wide.sensors[254]) == (255, ("s254", "u"))
+    assert [(s, type(s)) for s in make(scale=2).scale] == [(2.0, float)] * 3, "one float an axis"
     for interval_ms in (2**32 - 1, 1.4e-45):
         rec = make(interval_ms=interval_ms)
         rec.append((1, 2, 3))
