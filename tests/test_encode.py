@@ -276,6 +276,51 @@ def test_recordings_at_the_edges_of_what_is_allowed() -> None:
     wide = make(sensors=((f"s{i}", "u") for i in range(255)), capacity=1)
     assert (wide.axes, wide.sensors[254]) == (255, ("s254", "u"))
     assert [(s, type(s)) for s in make(scale=2).scale] == [(2.0, float)] * 3, "one float an axis"
+    assert make(scale=(-0.5, 0, 2)).scale == (-0.5, 0.0, 2.0), "any finite scale"
+    assert not any(make(capacity=50).buffer), "a new buffer holds zeros"
+    for iat in (10**9 + 1, 2**32 - 1):
+        rec = make()
+        rec.append((1, 2, 3))
+        out = io.BytesIO()
+        ei_ingest.dump(rec, out, fmt="json", device_type="T", iat=iat)
+        assert json.loads(out.getvalue())["protected"]["iat"] == iat
+
+
+def test_iat_just_outside_unix_seconds_is_refused() -> None:
+    rec = make()
+    rec.append((1, 2, 3))
+    for iat in (10**9, 2**32):
+        out = io.BytesIO()
+        with pytest.raises(ValueError, match=rf"iat must be Unix seconds .*, not {iat}"):
+            ei_ingest.dump(rec, out, fmt="json", device_type="T", iat=iat)
+        assert out.getvalue() == b""
+
+
+def test_a_scale_past_float32_is_caught_for_64_bit_readings() -> None:
+    """A q reading of 2**62 times 1e25 is past float32's range: named before a byte is written
+    (the quick test that skips the check must count 64-bit readings as 64-bit)."""
+    for typecode, scale, big in (("q", 1e25, 2**62), ("i", 1e30, 2**31 - 1), ("h", 1e35, 32767)):
+        rec = make(sensors=(("a", "u"),), typecode=typecode, scale=scale)
+        rec.append((1,))
+        rec.append((big,))
+        for fmt in ("cbor", "json"):
+            out = io.BytesIO()
+            with pytest.raises(ValueError, match=r"row 1 axis a: "):
+                ei_ingest.dump(rec, out, fmt=fmt, device_type="T")
+            assert out.getvalue() == b""
+
+
+def test_a_typecode_this_port_lacks_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_array = ei_ingest.array
+
+    def no_q(typecode: str, zeros: object) -> object:
+        if typecode == "q":
+            raise ValueError("bad typecode")
+        return real_array(typecode, zeros)
+
+    monkeypatch.setattr(ei_ingest, "array", no_q)
+    with pytest.raises(ValueError, match="typecode 'q' is not supported by this port's array"):
+        make(typecode="q")
     for interval_ms in (2**32 - 1, 1.4e-45):
         rec = make(interval_ms=interval_ms)
         rec.append((1, 2, 3))
@@ -401,6 +446,8 @@ def test_a_full_recording_says_so_and_commit_rows_counts_one() -> None:
     assert str(err.value) == "recording is full: 2 + 1 rows > capacity 2"
     with pytest.raises(RecordingFull, match=r"^recording is full: 2 \+ 1 rows"):
         rec.commit_rows()
+    rec.commit_rows(0)  # a read that brought no rows, on a full recording too
+    assert len(rec) == 2
     with pytest.raises(ValueError, match="stage_size must be at least 64 bytes"):
         ei_ingest.Encoder(63)
     assert ei_ingest.Encoder(64).size == 64
