@@ -289,7 +289,7 @@ class _Request:
         pos = yield from enc.copy(head, 0)  # not head + pre: a request would allocate ~400 bytes
         pos = yield from enc.copy(self.pre, pos)
         if self.path_on_disk is None:
-            yield from enc.chunks(self.rec, self.fmt, self.head, b"", self.post, pos)
+            yield from enc.chunks(self.rec, self.fmt, self.head, self.post, pos)
             return
         view = memoryview(enc.buf)
         with open(self.path_on_disk, "rb") as f:

@@ -254,8 +254,8 @@ class Encoder:
         self.full = memoryview(self.buf)[:stage_size]
         self._state = array("i", (0, 0, 0, 0))  # row, stage position, axis, status
 
-    def chunks(self, rec, fmt, head, pre=b"", post=b"", pos=0):
-        """`pre`, the file (header `head`, rows, end), `post`: full stages and a short last one,
+    def chunks(self, rec, fmt, head, post=b"", pos=0):
+        """The file (header `head`, rows, end), then `post`: full stages and a short last one,
         each a memoryview that is valid until the next one is asked for. `pos`: bytes already
         in the stage (copied there by the caller)."""
         mod = codec(fmt)
@@ -263,7 +263,6 @@ class Encoder:
         buf = self.buf
         size = self.size
         state = self._state
-        pos = yield from self.copy(pre, pos)
         pos = yield from self.copy(head, pos)
         state[0] = state[2] = 0
         stop = len(rec)

@@ -422,16 +422,36 @@ def test_bad_dump_writes_nothing(
     assert written == b"", "nothing is written for bad input"
 
 
+@pytest.mark.parametrize("length", [1, 32, 63, 64, 65, 200])
+def test_hmac_matches_the_standard_library_for_keys_of_any_length(length: int) -> None:
+    """Keys up to the 64-byte block are padded, longer ones hashed first (RFC 2104)."""
+    import hashlib
+    import hmac
+
+    key = bytes((7 * i + length) & 0xFF for i in range(length))
+    mac = ei_ingest.Hmac(key)
+    mac.update(b"payload")
+    mac.update(b" in two parts")
+    expected = hmac.new(key, b"payload in two parts", hashlib.sha256).hexdigest()
+    assert mac.hexdigest() == expected.encode()
+
+
 def test_an_encoder_is_whole_again_after_a_bad_value() -> None:
     """The Encoder a Client or Spool keeps: a file refused for a bad value leaves nothing behind
     that the next file trips on."""
-    enc = ei_ingest.Encoder(256)
-    with pytest.raises(ValueError, match="row 150 axis accY: inf"):
-        ei_ingest.dump(poisoned(float("inf"), 150, 160), io.BytesIO(), "cbor", KEY, "T",
-                       encoder=enc)  # fmt: skip
-    out = io.BytesIO()
-    ei_ingest.dump(filled(), out, "cbor", KEY, "T", encoder=enc)
-    assert rows(decode(out.getvalue())) == [[0, 0, 0], [1, 1, 1], [2, 2, 2]]
+    fresh = io.BytesIO()
+    ei_ingest.dump(filled(), fresh, "cbor", KEY, "T")
+    # A seekable file is checked before it is written; a socket-like stream is measured first,
+    # and the bad value stops that pass in the middle of a row.
+    for stream in (io.BytesIO, WriteOnly):
+        enc = ei_ingest.Encoder(256)
+        with pytest.raises(ValueError, match="row 150 axis accY: inf"):
+            ei_ingest.dump(poisoned(float("inf"), 150, 160), stream(), "cbor", KEY, "T",
+                           encoder=enc)  # fmt: skip
+        out = io.BytesIO()
+        ei_ingest.dump(filled(), out, "cbor", KEY, "T", encoder=enc)
+        assert rows(decode(out.getvalue())) == [[0, 0, 0], [1, 1, 1], [2, 2, 2]]
+        assert out.getvalue() == fresh.getvalue()
 
 
 def test_a_full_recording_says_so_and_commit_rows_counts_one() -> None:
