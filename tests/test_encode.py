@@ -296,16 +296,18 @@ def test_iat_just_outside_unix_seconds_is_refused() -> None:
         assert out.getvalue() == b""
 
 
-def test_a_scale_past_float32_is_caught_for_64_bit_readings() -> None:
-    """A q reading of 2**62 times 1e25 is past float32's range: named before a byte is written
-    (the quick test that skips the check must count 64-bit readings as 64-bit)."""
+def test_a_scale_past_float32_is_caught_for_8_to_64_bit_readings() -> None:
+    """A q reading of 2**62 times 1e25 is past float32's range: named before a byte is written,
+    though 500 good rows come first (the quick test that skips the check for small enough
+    scales must count each typecode's readings at their full width)."""
     for typecode, scale, big in (("q", 1e25, 2**62), ("i", 1e30, 2**31 - 1), ("h", 1e35, 32767)):
-        rec = make(sensors=(("a", "u"),), typecode=typecode, scale=scale)
-        rec.append((1,))
+        rec = make(sensors=(("a", "u"),), typecode=typecode, scale=scale, capacity=501)
+        for _ in range(500):
+            rec.append((1,))
         rec.append((big,))
         for fmt in ("cbor", "json"):
             out = io.BytesIO()
-            with pytest.raises(ValueError, match=r"row 1 axis a: "):
+            with pytest.raises(ValueError, match=r"row 500 axis a: "):
                 ei_ingest.dump(rec, out, fmt=fmt, device_type="T")
             assert out.getvalue() == b""
 
@@ -420,6 +422,35 @@ def test_bad_dump_writes_nothing(
     assert message in str(e.value)
     written = stream.getvalue() if seekable else bytes(stream.data)
     assert written == b"", "nothing is written for bad input"
+
+
+@pytest.mark.parametrize("mode", ["wb", "w+b", "ab", "a+b"])
+def test_a_file_opened_by_the_caller_holds_what_was_there_the_file_and_what_follows(
+    tmp_path: Path, mode: str
+) -> None:
+    """Patched in place ("wb", "w+b") or written in two passes (append modes, where a seek
+    before a write does not hold): either way the signed file sits right after what the file
+    held, and the caller's next write goes after it."""
+    fresh = io.BytesIO()
+    ei_ingest.dump(filled(), fresh, "cbor", KEY, "T")
+    path = tmp_path / "f.cbor"
+    path.write_bytes(b"before|")
+    with open(path, mode) as f:
+        if "w" in mode:
+            f.write(b"before|")
+        n = ei_ingest.dump(filled(), f, "cbor", KEY, "T")
+        f.write(b"|after")
+    assert n == len(fresh.getvalue())
+    assert path.read_bytes() == b"before|" + fresh.getvalue() + b"|after"
+
+
+def test_lazy_names_are_only_the_listed_ones() -> None:
+    assert ei_ingest.Spool.__name__ == "Spool"
+    for module_name in ("ei_spool", "ei_http", "ei_log"):
+        with pytest.raises(
+            AttributeError, match=f"module 'ei_ingest' has no attribute '{module_name}'"
+        ):
+            getattr(ei_ingest, module_name)
 
 
 @pytest.mark.parametrize("length", [1, 32, 63, 64, 65, 200])
