@@ -151,6 +151,21 @@ def test_random_recordings(
 def test_f32_text_is_shortest_round_trip(bits: int) -> None:
     if (bits >> 23) & 0xFF == 0xFF:
         return  # NaN and infinity are refused before formatting
+    check_f32_text(bits)
+
+
+def test_f32_text_near_every_one_digit_decimal() -> None:
+    """The float32 values nearest d * 10**k (d 1-9, every k float32 reaches) and two ulps either
+    side: where the one-digit text is or is not inside a value's readback interval."""
+    for k in range(-45, 39):
+        for d in range(1, 10):
+            near = struct.unpack(">I", struct.pack(">f", min(d * 10.0**k, 3.4e38)))[0]
+            for bits in range(max(near - 2, 1), min(near + 3, 0x7F800000)):
+                check_f32_text(bits)
+                check_f32_text(bits | 0x80000000)
+
+
+def check_f32_text(bits: int) -> None:
     text = ei_float.f32_text(bits)
     value = float(text)
     assert struct.unpack(">I", struct.pack(">f", value))[0] == bits or value == 0.0
