@@ -157,12 +157,42 @@ def test_f32_text_is_shortest_round_trip(bits: int) -> None:
 def test_f32_text_near_every_one_digit_decimal() -> None:
     """The float32 values nearest d * 10**k (d 1-9, every k float32 reaches) and two ulps either
     side: where the one-digit text is or is not inside a value's readback interval."""
+    for bits in near_one_digit_decimals():
+        check_f32_text(bits)
+        check_f32_text(bits | 0x80000000)
+
+
+def near_one_digit_decimals() -> list[int]:
+    """The float32 bit patterns nearest d * 10**k (d 1-9, every k float32 reaches), two ulps
+    either side."""
+    found = []
     for k in range(-45, 39):
         for d in range(1, 10):
             near = struct.unpack(">I", struct.pack(">f", min(d * 10.0**k, 3.4e38)))[0]
-            for bits in range(max(near - 2, 1), min(near + 3, 0x7F800000)):
-                check_f32_text(bits)
-                check_f32_text(bits | 0x80000000)
+            found.extend(range(max(near - 2, 1), min(near + 3, 0x7F800000)))
+    return found
+
+
+def test_f32_text_when_log10_is_a_little_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A board with single-precision floats (ESP32) guesses a value's decimal exponent from a
+    log10 good to about 1e-7, so the guess can be one too high or too low near a power of ten;
+    the integer loop after it must correct either and write the same text."""
+    values = near_one_digit_decimals()
+    texts = [ei_float.f32_text(bits) for bits in values]
+
+    class OffMath:
+        def __init__(self, error: float) -> None:
+            self.error = error
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(math, name)
+
+        def log10(self, x: float) -> float:
+            return math.log10(x) + self.error
+
+    for error in (3e-7, -3e-7):
+        monkeypatch.setattr(ei_float, "math", OffMath(error))
+        assert [ei_float.f32_text(bits) for bits in values] == texts
 
 
 def check_f32_text(bits: int) -> None:
