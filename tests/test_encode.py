@@ -6,6 +6,7 @@ import io
 import json
 import math
 import struct
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,24 @@ def check_f32_text(bits: int) -> None:
             break
     digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
     assert len(digits) <= p
+    assert text == ("-" if bits >> 31 else "") + js_layout(text.lstrip("-"))
+
+
+def js_layout(text: str) -> str:
+    """The same number laid out as JavaScript's Number.prototype.toString lays out its digits
+    (ECMA-262 Number::toString): plain up to 21 integer digits, 0.000ddd down to 1e-6,
+    d.ddde+x / d.ddde-x beyond."""
+    sign, digit_tuple, exponent = Decimal(text).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, n = len(digits), len(digits) + int(exponent)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return mantissa + ("e+" if n - 1 >= 0 else "e-") + str(abs(n - 1))
 
 
 @pytest.mark.parametrize("ascii", [False, True])
