@@ -225,3 +225,30 @@ for where in (0, 599 * 3 + 2):
         "0 row 0 axis " + "x" * 100 + ": inf is not a finite float32 value",
         "0 row 599 axis " + "z" * 100 + ": inf is not a finite float32 value",
     ]
+
+
+def test_double_and_scaled_float_buffers_are_checked_as_what_they_hold() -> None:
+    """The viper scan reads float32 bits, so only an unscaled float32 buffer may take it: a
+    double whose low word looks like a float32 infinity is finite and is sent, and a float32
+    reading that its scale takes past float32 is named before a byte is written."""
+    code = """
+import struct
+import io
+import ei_ingest
+odd = struct.unpack("<d", struct.pack("<II", 0x7F800000, 0x3FF00000))[0]
+rec = ei_ingest.Recording((("x", "u"),), 10, 4, "d")
+for v in (1.5, odd, -odd, 2.5):
+    rec.append((v,))
+print(ei_ingest.dump(rec, io.BytesIO(), fmt="json", device_type="T") > 0)
+names = (("x" * 100, "u"), ("y" * 100, "u"), ("z" * 100, "u"))
+rec = ei_ingest.Recording(names, 10, 600, "f", scale=1e10)
+rec.commit_rows(600)
+rec.buffer[599 * 3 + 2] = 1e30
+f = io.BytesIO()
+try:
+    ei_ingest.dump(rec, f, device_type="T")
+except ValueError as e:
+    print(len(f.getvalue()), str(e).split(":")[0])
+"""
+    out = run_micropython(code, code=True).stdout.decode().splitlines()
+    assert out == ["True", "0 row 599 axis " + "z" * 100]
