@@ -251,10 +251,6 @@ def test_a_flash_error_during_a_flush_keeps_every_file(
     """The rename that marks a file as tried fails: a SpoolError, nothing sent, nothing lost."""
     import ei_spool
 
-    class NeverCalled:
-        def send_file(self, path: str, opts: dict[str, object]) -> None:
-            raise AssertionError("sent although the flash failed")
-
     spool = make_spool(tmp_path / "s")
     spool.put(spool_common.recording(36))
 
@@ -262,9 +258,11 @@ def test_a_flash_error_during_a_flush_keeps_every_file(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(ei_spool.os, "rename", broken_rename)
+    client = FakeClient()
     with pytest.raises(ei_spool.SpoolError, match=r"/s: flash error .* every file stays$"):
-        spool.flush(NeverCalled())
+        spool.flush(client)
     monkeypatch.undo()
+    assert client.sent == [], "sent although the flash failed"
     assert (len(spool), len(make_spool(tmp_path / "s"))) == (1, 1)
 
 
