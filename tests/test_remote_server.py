@@ -78,7 +78,14 @@ async def answer(ws: aiohttp.ClientWebSocketResponse) -> Any:
             return ("cbor", cbor2.loads(msg.data))
         if msg.type in (aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG):
             continue
-        return ("closed", ws.close_code)
+        return ("closed", sent_code(ws, msg))
+
+
+def sent_code(ws: aiohttp.ClientWebSocketResponse, msg: aiohttp.WSMessage) -> int | None:
+    """The close code the server sent, or 1006 if the connection ended without a close frame.
+    Not ws.close_code after a close frame: aiohttp answers it, and when the server has already
+    dropped the connection (it may, once its frame is out) that answer fails and sets 1006."""
+    return msg.data if msg.type == aiohttp.WSMsgType.CLOSE else ws.close_code
 
 
 @pytest.mark.parametrize("version", [1, 2, 3, 4])
@@ -180,7 +187,7 @@ def test_silent_peers_are_closed_and_hello_is_awaited_only_so_long(impatient: Re
             while True:
                 msg = await silent.receive(timeout=30)
                 if msg.type != aiohttp.WSMsgType.PING:
-                    return no_hello, ("closed", silent.close_code), pings
+                    return no_hello, ("closed", sent_code(silent, msg)), pings
                 pings += 1
 
     no_hello, closed, pings = asyncio.run(go())
