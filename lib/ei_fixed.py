@@ -46,10 +46,10 @@ def decimals(scale):
 
 def factor(value):
     """value ~= (m1 + m2 / 2**14 + m3 / 2**28) / 2**s for value > 0, with m2, m3 < 2**14 and
-    m1 < 2**14 unless value >= 2**13; s = 0 only for an integer value below 2**14 (then
-    m1 is that integer, exactly)."""
+    m1 < 2**14 unless value >= 2**13; s = 0 only for an integer value below 2**14, 0
+    included (then m1 is that integer, exactly: a zero scale stays in the viper kernel)."""
     r = int(round(value))
-    if r != 0 and abs(value - r) <= 1e-9 * value and r < (1 << 14):
+    if abs(value - r) <= 1e-9 * value and r < (1 << 14):
         return r, 0, 0, 0
     s = 1
     while s < 200 and value * (1 << (s + 1)) < (1 << 14):
