@@ -16,6 +16,7 @@ import io
 import os
 import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import ei_forward
@@ -59,7 +60,7 @@ def encode_everywhere(kind: str, tmp_path: Path, names: list[str]) -> dict[str, 
     for runtime in ("mp", "cp"):
         out = str(tmp_path / runtime)
         if runtime == "mp":
-            proc = run_micropython(script, kind, out, heapsize="64M", timeout=600)
+            proc = run_micropython(script, kind, out, heapsize="4M", timeout=600)
         else:
             proc = run_cpython(script, kind, out, timeout=600)
         assert proc.stdout.split()[-1] == b"ok"
@@ -103,9 +104,25 @@ def readings(typecode: str) -> list[int]:
     return [r - 32768 if typecode == "h" else r for r in range(65536)]
 
 
+@pytest.fixture(scope="module")
+def scaled_files(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, bytes]]:
+    """Every reading of a typecode with SCALES, encoded once for the tests that read it."""
+    made: dict[str, dict[str, bytes]] = {}
+
+    def files(typecode: str) -> dict[str, bytes]:
+        if typecode not in made:
+            tmp = tmp_path_factory.mktemp(f"scaled-{typecode}")
+            made[typecode] = encode_everywhere(f"scaled-{typecode}", tmp, [".cbor", ".json"])
+        return made[typecode]
+
+    return files
+
+
 @pytest.mark.parametrize("typecode", ["h", "H"])
-def test_scaled_cbor_is_float32_of_raw_times_scale(typecode: str, tmp_path: Path) -> None:
-    files = encode_everywhere(f"scaled-{typecode}", tmp_path, [".cbor", ".json"])
+def test_scaled_cbor_is_float32_of_raw_times_scale(
+    typecode: str, scaled_files: Callable[[str], dict[str, bytes]]
+) -> None:
+    files = scaled_files(typecode)
     head = bytes([0x80 | len(SCALES)])
     want = b"".join(
         head + b"".join(cbor_float(f32(raw * s)) for s in SCALES) for raw in readings(typecode)
@@ -115,9 +132,9 @@ def test_scaled_cbor_is_float32_of_raw_times_scale(typecode: str, tmp_path: Path
 
 @pytest.mark.parametrize("typecode", ["h", "H"])
 def test_scaled_json_is_fixed_decimals_that_identify_the_reading(
-    typecode: str, tmp_path: Path
+    typecode: str, scaled_files: Callable[[str], dict[str, bytes]]
 ) -> None:
-    files = encode_everywhere(f"scaled-{typecode}", tmp_path, [".json"])
+    files = scaled_files(typecode)
     texts = json_texts(files[".json"])
     assert len(texts) == 65536
     raws = readings(typecode)
@@ -234,7 +251,7 @@ def test_32bit_interpreter_same_bytes(tmp_path: Path) -> None:
     assert proc.stdout.decode().split() == ["same", "30"]
     for kind, names in (("scaled-h", [".cbor", ".json"]), ("f32", [".cbor", ".json"])):
         run_mp32(tmp_path, kind, str(tmp_path / "m32"))
-        run_micropython(SCENARIOS / "encode_values.py", kind, str(tmp_path / "m64"), heapsize="64M")
+        run_micropython(SCENARIOS / "encode_values.py", kind, str(tmp_path / "m64"), heapsize="4M")
         for name in names:
             a = (tmp_path / f"m32{name}").read_bytes()
             assert a == (tmp_path / f"m64{name}").read_bytes(), f"{kind}{name}"
