@@ -29,7 +29,7 @@ ei_f32text.rows16 = spy("json value", ei_f32text.rows16)
 out = []
 for axes, typecode, scale in ((1, "h", None), (6, "h", None), (7, "h", None), (15, "H", None),
                               (16, "h", None), (3, "i", None), (3, "h", 0.5), (2, "h", 0.0),
-                              (3, "f", None)):
+                              (4, "H", 0.5), (3, "i", 0.5), (3, "f", None)):
     rec = ei_ingest.Recording([("a%d" % k, "") for k in range(axes)], 10, 40, typecode, scale)
     for r in range(40):
         rec.append([r + k for k in range(axes)])
@@ -57,5 +57,7 @@ def test_viper_emitters_take_int16_rows_by_default() -> None:
         (3, "i", False): (0, 0),  # not int16
         (3, "h", True): (2, 2),  # scaled: float32 in CBOR, fixed decimals in JSON
         (2, "h", True): (2, 2),  # a zero scale too (every value "0", no big int per value)
+        (4, "H", True): (2, 2),
+        (3, "i", True): (0, 0),  # scaled int32: the plain twins
         (3, "f", False): (2, 2),  # float32: its bits in CBOR, the shortest text in JSON
     }
