@@ -51,16 +51,18 @@ def plan(rec):
         struct.pack_into("<d", params, 4 * (q + 6), s)
         b = struct.pack(">d", s)
         e11 = ((b[0] & 0x7F) << 4) | (b[1] >> 4)
-        if 0 < e11 < 0x7FF:  # zero, subnormal and non-finite scales: limbs 0, rows() writes
-            m = (b[1] & 0x0F) | 0x10
-            for j in range(2, 8):
-                m = (m << 8) | b[j]
-            params[q] = m & 0x3FFF
-            params[q + 1] = (m >> 14) & 0x3FFF
-            params[q + 2] = (m >> 28) & 0x3FFF
-            params[q + 3] = m >> 42
-            # float32 exponent field = e11 - 881 - (shift of raw to 16 bits) + (69-bit product)
-            params[q + 4] = e11 - 881
+        # A zero or subnormal scale (e11 = 0) is taken as 2**-1022 or more: its products land
+        # far below float32's normal range, which the kernel hands to rows() (the scale is
+        # finite: Recording checks).
+        m = (b[1] & 0x0F) | 0x10
+        for j in range(2, 8):
+            m = (m << 8) | b[j]
+        params[q] = m & 0x3FFF
+        params[q + 1] = (m >> 14) & 0x3FFF
+        params[q + 2] = (m >> 28) & 0x3FFF
+        params[q + 3] = m >> 42
+        # float32 exponent field = e11 - 881 - (shift of raw to 16 bits) + (69-bit product)
+        params[q + 4] = e11 - 881
         params[q + 5] = b[0] >> 7
     kernel = rows
     if FAST and rows16 is not None and params[0] != _OTHER:
@@ -159,8 +161,8 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
     @micropython.viper
     def rows16(data, state, out, size: int, axes: int, stop: int, params):
         """rows() for float32 buffers and int16/uint16 with scale; status 1 = the value at
-        (row, axis) is for rows() (a zero or subnormal scale, or a result that is subnormal
-        or beyond float32): nothing written for it."""
+        (row, axis) is for rows() (a result that is subnormal or beyond float32, as every
+        product of a reading and a zero or subnormal scale is): nothing written for it."""
         d16 = ptr16(data)  # noqa: F821 (viper built-in)
         d32 = ptr32(data)  # noqa: F821
         st = ptr32(state)  # noqa: F821
@@ -188,9 +190,6 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                     a = 0x10000 - a
                     sign ^= 1
                 m3 = int(pa[q + 3])
-                if m3 == 0:
-                    st[3] = 1
-                    break
                 e8 = 0
                 mant = 0
                 if a:

@@ -28,7 +28,8 @@ from scaled import check_fixed_column, json_texts
 
 G = 9.80665
 SCALES = (G / 16384, 1 / 131, 0.01, 3.3 / 65535, -0.5, 1 / 1024, 0.0039 * G, 1 / 16.4, 1.0)
-WIDE = (1e-30, 7.1e-8, 1e30, 3e-6, 2.5, 1e6 + 0.5, 0.0, 1e-40)  # as in scenarios/encode_values.py
+WIDE = (1e-30, 7.1e-8, 1e30, 3e-6, 2.5, 1e6 + 0.5, 0.0, 1e-40,
+        -5e-324, 1e-300)  # as in scenarios/encode_values.py  # fmt: skip
 MP32 = ROOT.parent / "shared" / "micropython32"
 
 
@@ -249,7 +250,9 @@ def test_32bit_interpreter_same_bytes(tmp_path: Path) -> None:
     """The viper kernels in 32-bit machine words (x86 emitter) write the 64-bit port's bytes."""
     proc = run_mp32(tmp_path, "twins", "-")
     assert proc.stdout.decode().split() == ["same", "30"]
-    for kind, names in (("scaled-h", [".cbor", ".json"]), ("f32", [".cbor", ".json"])):
+    wide = [f"-{k}.{fmt}" for k in range(len(WIDE)) for fmt in ("cbor", "json")]
+    for kind, names in (("scaled-h", [".cbor", ".json"]), ("f32", [".cbor", ".json"]),
+                        ("wide", wide)):  # fmt: skip
         run_mp32(tmp_path, kind, str(tmp_path / "m32"))
         run_micropython(SCENARIOS / "encode_values.py", kind, str(tmp_path / "m64"), heapsize="4M")
         for name in names:
