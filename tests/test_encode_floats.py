@@ -46,6 +46,7 @@ CASES: list[tuple[float, str, str]] = [
     (0.1, "fa 3dcccccd", "not exact anywhere: rounded to float32"),
     (16.5, "f9 4c20", "an interval like 16.5 ms is a float16"),
     (3.4028234663852886e38, "fa 7f7fffff", "the largest float32"),
+    (-3.4028234663852886e38, "fa ff7fffff", "the most negative float32"),
     (2.0**-149, "fa 00000001", "the smallest float32 subnormal"),
 ]
 
@@ -130,3 +131,60 @@ def test_values_byte_for_byte_micropython_and_cpython(tmp_path: Path) -> None:
                 struct.pack(">d", float(struct.unpack(">f", struct.pack(">f", v))[0]))
                 for v, _, _ in CASES
             ], "cbor2 reads back every value (as float32), signs included"
+
+
+# Every positive value of the table that an interval can be (below 2**32).
+INTERVALS = [(v, hexbytes, why) for v, hexbytes, why in CASES if 0 < v < 2**32]
+
+
+def test_float_intervals_byte_for_byte_micropython_and_cpython(tmp_path: Path) -> None:
+    """interval_ms goes out by the same rule as the values (its own code: a header number):
+    each interval of the table is the header's first float, float16 exactly where exact."""
+    cases = [
+        {"id": f"interval-{i}", "sensors": [["x", "u"]], "interval_ms": v, "typecode": "h",
+         "rows": [[1]], "fmts": ["cbor"]}
+        for i, (v, _, _) in enumerate(INTERVALS)
+    ]  # fmt: skip
+    spec = tmp_path / "cases.json"
+    spec.write_text(json.dumps(cases))
+    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
+        out = tmp_path / runtime
+        out.mkdir()
+        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+        for i, (_, hexbytes, why) in enumerate(INTERVALS):
+            files = sorted(out.glob(f"interval-{i}.*"))
+            assert files, f"{runtime}: no file for {why}"
+            for path in files:
+                assert check_shape(path.read_bytes())[0][1] == item(hexbytes), f"{runtime} {why}"
+
+
+def test_float_rows_of_23_to_25_axes_micropython_and_cpython(tmp_path: Path) -> None:
+    """A row's array head changes form at 24 items (0x97, then 0x98 0x18): float32 rows and
+    scaled int16 rows (the value kernel on micropython) and scaled int32 rows (its plain twin),
+    each in the shortest form and decoding to float32(raw * scale)."""
+    finite = [v for v, _, _ in CASES]
+    cases, want = [], {}
+    for axes in (23, 24, 25):
+        sensors = [[f"a{k}", "u"] for k in range(axes)]
+        floats = [[finite[(r * axes + k) % len(finite)] for k in range(axes)] for r in range(2)]
+        ints = [[r * axes + k - 20 for k in range(axes)] for r in range(2)]
+        for typecode, rows, scale in (("f", floats, None), ("h", ints, 0.5), ("i", ints, 0.5)):
+            case_id = f"axes{axes}-{typecode}"
+            case = {"id": case_id, "sensors": sensors, "interval_ms": 10, "rows": rows}
+            cases.append(dict(case, typecode=typecode, scale=scale, fmts=["cbor"]))
+            want[case_id] = [[f32(v * (scale or 1)) for v in row] for row in rows]
+    spec = tmp_path / "cases.json"
+    spec.write_text(json.dumps(cases))
+    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
+        out = tmp_path / runtime
+        out.mkdir()
+        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+        for case_id, rows in want.items():
+            for path in sorted(out.glob(f"{case_id}.*")):
+                raw = path.read_bytes()
+                check_shape(raw)
+                assert decode(raw)["payload"]["values"] == rows, f"{runtime} {path.name}"
+
+
+def f32(x: float) -> float:
+    return float(struct.unpack(">f", struct.pack(">f", x))[0])
