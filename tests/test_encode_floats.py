@@ -9,6 +9,7 @@ major type 7: 0xF9 + 2 bytes, 0xFA + 4 bytes), and cross-checked with struct '>e
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import struct
 from pathlib import Path
@@ -188,3 +189,44 @@ def test_float_rows_of_23_to_25_axes_micropython_and_cpython(tmp_path: Path) -> 
 
 def f32(x: float) -> float:
     return float(struct.unpack(">f", struct.pack(">f", x))[0])
+
+
+def rounding_edges() -> list[tuple[int, float]]:
+    """(uint16 reading, scale) whose exact product sits at each edge of the value kernel's two
+    roundings (to double, then to float32, as raw * scale does on the host): the bits below
+    double's 53 at half - 1, half and half + 1; the 29 bits between float32's 24 and double's
+    53 at float32's half - 1, half and half + 1; float32's last bit even and odd; products of
+    68 and 69 bits. Readings at or above 2**15 are not shifted, so every low bit is theirs."""
+    edges = []
+    for top, reading in ((0, 32771), (0, 40961), (1, 40961), (1, 65533)):
+        low = 15 + top  # the bits below double's 53
+        width = low + 30  # those, the 29 between, and float32's last bit
+        inverse = pow(reading, -1, 1 << width)
+        for g, u, last in itertools.product((-1, 0, 1), (-1, 0, 1), (0, 1)):
+            bits = ((1 << (low - 1)) + g) | (((1 << 28) + u) << low) | (last << (low + 29))
+            first = bits * inverse % (1 << width)
+            m = next(
+                m
+                for m in range(first, 1 << 53, 1 << width)
+                if m >= 1 << 52 and (reading * m).bit_length() == 68 + top
+            )
+            assert reading * m % (1 << width) == bits
+            edges.append((reading, m * 2.0**-62))
+    return edges
+
+
+def test_scaled_values_at_the_kernels_rounding_edges_micropython() -> None:
+    edges = rounding_edges()
+    code = (
+        "import io, struct, ei_ingest\n"
+        f"for a, s in {[(a, struct.pack('<d', s).hex()) for a, s in edges]!r}:\n"
+        "    s = struct.unpack('<d', bytes.fromhex(s))[0]\n"
+        "    rec = ei_ingest.Recording((('x', 'u'),), 10, 1, 'H', (s,))\n"
+        "    rec.append((a,))\n"
+        "    out = io.BytesIO()\n"
+        "    ei_ingest.dump(rec, out, fmt='cbor', device_type='T')\n"
+        "    print(out.getvalue().split(b'values\\x9f')[1][:-1].hex())\n"
+    )
+    got = run_micropython(code, code=True).stdout.decode().split()
+    want = [(b"\xfa" + struct.pack(">f", a * s)).hex() for a, s in edges]
+    assert got == want
