@@ -230,8 +230,7 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                     if u > 0x10000000 or (u == 0x10000000 and (m24 & 1)):  # to float32
                         m24 += 1
                     e8 = int(pa[q + 4]) - z + top
-                    if m24 == 0x1000000:
-                        m24 = 0x800000
+                    if m24 == 0x1000000:  # a carry into the next binade: the bits below are 0
                         e8 += 1
                     if e8 <= 0 or e8 >= 0xFF:
                         st[3] = 1
