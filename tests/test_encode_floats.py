@@ -194,15 +194,17 @@ def f32(x: float) -> float:
 def rounding_edges() -> list[tuple[int, float]]:
     """(uint16 reading, scale) whose exact product sits at each edge of the value kernel's two
     roundings (to double, then to float32, as raw * scale does on the host): the bits below
-    double's 53 at half - 1, half and half + 1; the 29 bits between float32's 24 and double's
-    53 at float32's half - 1, half and half + 1; float32's last bit even and odd; products of
-    68 and 69 bits. Readings at or above 2**15 are not shifted, so every low bit is theirs."""
+    double's 53 at half - 1, half, half + 1 and 1.5 half; the 29 bits between float32's 24
+    and double's 53 at float32's half - 1, half and half + 1; float32's last bit even and odd;
+    products of 68 and 69 bits. Readings at or above 2**15 are not shifted, so every low bit
+    is theirs."""
     edges = []
     for top, reading in ((0, 32771), (0, 40961), (1, 40961), (1, 65533)):
         low = 15 + top  # the bits below double's 53
         width = low + 30  # those, the 29 between, and float32's last bit
         inverse = pow(reading, -1, 1 << width)
-        for g, u, last in itertools.product((-1, 0, 1), (-1, 0, 1), (0, 1)):
+        # g: above half by one bit or by the next-to-top bit (a separate limb at 69 bits)
+        for g, u, last in itertools.product((-1, 0, 1, 1 << (low - 2)), (-1, 0, 1), (0, 1)):
             bits = ((1 << (low - 1)) + g) | (((1 << 28) + u) << low) | (last << (low + 29))
             first = bits * inverse % (1 << width)
             m = next(
