@@ -29,7 +29,6 @@ _STRIDE = const(6)  # [m1, m2, m3, s, decimals, negative scale]
 _MAX_DECIMALS = const(20)  # so one value and its punctuation fit the encoder's 48-byte reserve
 _LIMIT = const(0x20000000)  # factors at or above this do not fit the params' int32
 _P10 = array("i", (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000))
-_BITS = {"b": 8, "B": 8, "h": 16, "H": 16, "i": 32, "I": 32}  # others: 64
 
 
 def decimals(scale):
@@ -59,12 +58,11 @@ def factor(value):
 
 
 def plan(scales, typecode, nested, places=None):
-    """Per-axis parameters for one file: (kernel, twin, params, width), or None when some
-    scale cannot be written this way (below 1e-20, or scale * 10**d >= 2**29).
+    """Per-axis parameters for one file: (kernel, twin, params), or None when some scale
+    cannot be written this way (below 1e-20, or scale * 10**d >= 2**29).
 
     `places` overrides the decimals of every axis; `nested` puts each row in brackets
-    (JSON rows of several axes); `width` is the most bytes one value and its punctuation
-    take."""
+    (JSON rows of several axes)."""
     if places is not None and (
         not isinstance(places, int) or isinstance(places, bool) or not 0 <= places <= _MAX_DECIMALS
     ):
@@ -73,9 +71,7 @@ def plan(scales, typecode, nested, places=None):
     params = array("i", bytes(4 * (_HEAD + _STRIDE * axes)))
     params[0] = 1 if nested else 0
     params[1] = 1 if typecode == "h" else 0
-    top = 1 << _BITS.get(typecode, 64)
     fits16 = True
-    width = 0
     for k in range(axes):
         scale = scales[k]
         d = decimals(scale) if places is None else places
@@ -92,12 +88,10 @@ def plan(scales, typecode, nested, places=None):
         params[q + 5] = 1 if scale < 0 else 0
         if m1 >= (1 << 14) or s > 24:
             fits16 = False
-        digits = len(str(top * (m1 + 1)))
-        width = max(width, 5 + max(digits, d + 1))  # ",[" sign digits point "]"
     kernel = rows
     if FAST and rows16 is not None and fits16 and typecode in "hH":
         kernel = rows16
-    return kernel, rows, params, width
+    return kernel, rows, params
 
 
 def rows(data, state, out, size, axes, stop, params):

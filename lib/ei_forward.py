@@ -11,6 +11,11 @@ axes ~1 KiB more; a line allocates nothing (heap_lock proof in tests/scenarios/s
 import sys
 
 import ei_sampler
+from micropython import const
+
+# The most bytes one value and its comma take: an int32 reading times a factor below 2**29 has
+# at most 19 digits, 20 decimals print 21; a sign and a point.
+_VALUE_BYTES = const(24)
 
 
 class Forwarder:
@@ -35,12 +40,12 @@ class Forwarder:
         plan = ei_fixed.plan(scale, code, False, decimals)
         if plan is None:
             raise ValueError(
-                "Forwarder: every scale * 10**decimals must be below 2**30, decimals at most 20"
+                "Forwarder: every scale * 10**decimals must be below 2**29, decimals at most 20"
             )
-        self._kernel, _, self._params, width = plan
+        self._kernel, _, self._params = plan
         self._row = ei_sampler.new_array(code, n)
         self._state = ei_sampler.new_array("i", 4)
-        self._line = bytearray(width * n + 1)
+        self._line = bytearray(_VALUE_BYTES * n + 1)
         if stream is None:
             stream = getattr(sys.stdout, "buffer", sys.stdout)
         self._stream = stream

@@ -91,7 +91,7 @@ def plan(rec):
 
             fixed = ei_fixed.plan(rec.scale, rec.typecode, nested)
             if fixed is not None:
-                return fixed[:3]
+                return fixed
         import ei_f32text
 
         return ei_f32text.plan(rec, nested)

@@ -29,7 +29,8 @@ ei_f32text.rows16 = spy("json value", ei_f32text.rows16)
 out = []
 for axes, typecode, scale in ((1, "h", None), (6, "h", None), (7, "h", None), (15, "H", None),
                               (16, "h", None), (3, "i", None), (3, "h", 0.5), (2, "h", 0.0),
-                              (4, "H", 0.5), (3, "i", 0.5), (3, "f", None)):
+                              (4, "H", 0.5), (3, "i", 0.5), (1, "h", 10000.0), (1, "H", 5000.5),
+                              (3, "f", None)):
     rec = ei_ingest.Recording([("a%d" % k, "") for k in range(axes)], 10, 40, typecode, scale)
     for r in range(40):
         rec.append([r + k for k in range(axes)])
@@ -59,5 +60,7 @@ def test_viper_emitters_take_int16_rows_by_default() -> None:
         (2, "h", True): (2, 2),  # a zero scale too (every value "0", no big int per value)
         (4, "H", True): (2, 2),
         (3, "i", True): (0, 0),  # scaled int32: the plain twins
+        (1, "h", True): (2, 2),  # JSON: the factors 10000 (an integer) and 5000.5 (10001 / 2)
+        (1, "H", True): (2, 2),  # fit the viper kernel's 14 bits
         (3, "f", False): (2, 2),  # float32: its bits in CBOR, the shortest text in JSON
     }

@@ -17,6 +17,7 @@ import os
 import struct
 import subprocess
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import ei_forward
@@ -24,12 +25,12 @@ import ei_ingest
 import ei_sampler
 import pytest
 from harness import ROOT, SCENARIOS, run_cpython, run_micropython
-from scaled import check_fixed_column, json_texts
+from scaled import check_fixed_column, decimals, json_texts
 
 G = 9.80665
 SCALES = (G / 16384, 1 / 131, 0.01, 3.3 / 65535, -0.5, 1 / 1024, 0.0039 * G, 1 / 16.4, 1.0)
 WIDE = (1e-30, 7.1e-8, 1e30, 3e-6, 2.5, 1e6 + 0.5, 0.0, 1e-40,
-        -5e-324, 1e-300)  # as in scenarios/encode_values.py  # fmt: skip
+        -5e-324, 1e-300, 536870911.0, 536870912.0)  # as in scenarios/encode_values.py  # fmt: skip
 MP32 = ROOT.parent / "shared" / "micropython32"
 
 
@@ -156,7 +157,8 @@ def test_scales_beyond_fixed_decimals(tmp_path: Path) -> None:
         want = b"".join(b"" + cbor_float(f32(raw * scale)) for raw in raws)
         assert cbor_values(files[f"-{k}.cbor"]) == want, scale
         texts = [row[0] for row in json_texts(files[f"-{k}.json"])]
-        if scale < 1e-20 or scale > 5e8:
+        d = decimals(scale)
+        if scale != 0 and (d > 20 or abs(Fraction(scale)) * 10**d >= 2**29):
             assert all(
                 f32(float(t)) == f32(raw * scale) for t, raw in zip(texts, raws, strict=True)
             )
@@ -412,3 +414,41 @@ def test_forwarder_refuses_bad_decimals(decimals: object) -> None:
 
     with pytest.raises(ValueError, match="decimals must be an int from 0 to 20"):
         ei_forward.Forwarder((Source(),), stream=io.BytesIO(), decimals=decimals)
+
+
+FORWARDER_EDGES = """
+import io, ei_forward
+class Source:
+    typecode = "i"
+    def __init__(self, scale):
+        self.axes = tuple(("a%d" % k, "u") for k in range(len(scale)))
+        self.scale = scale
+for scale, decimals in (((536870911.0, 536870911.0 / 1e20 * 0.999), None), ((5.3e-12,), 20),
+                        ((536870912.0,), None), ((5.4e-12,), 20)):
+    try:
+        f = ei_forward.Forwarder((Source(scale),), stream=io.BytesIO(), decimals=decimals)
+    except ValueError as e:
+        print(e)
+        continue
+    for raw in (-2**31, 2**31 - 1, 3):
+        for k in range(len(scale)):
+            f._row[k] = raw
+        n = f.format_row(f._row)
+        print(len(f._line), n, f._line[:n].decode().strip())
+"""
+
+
+def test_forwarder_lines_at_the_limits_of_fixed_decimals_on_both_runtimes() -> None:
+    """The longest lines (int32 readings at both ends times a factor just below 2**29, and 20
+    decimals) fit the line buffer, and a factor of 2**29 is refused by name."""
+    plain, ours = printed_by_both(FORWARDER_EDGES)
+    assert ours == plain
+    lines = ours.splitlines()
+    refused = "Forwarder: every scale * 10**decimals must be below 2**29, decimals at most 20"
+    assert lines[6] == lines[7] == refused and len(lines) == 8
+    for line in lines[:6]:
+        size, n, text = line.split()
+        assert int(n) <= int(size)
+        assert all(len(v) <= 23 for v in text.split(","))
+    assert lines[0].split()[2].startswith(f"-{2**31 * 536870911},")
+    assert lines[3].split()[2] == "-0.01138166333439999872"  # 21 digits, a sign and a point
