@@ -20,6 +20,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import ei_fixed
 import ei_forward
 import ei_ingest
 import ei_sampler
@@ -452,3 +453,21 @@ def test_forwarder_lines_at_the_limits_of_fixed_decimals_on_both_runtimes() -> N
         assert all(len(v) <= 23 for v in text.split(","))
     assert lines[0].split()[2].startswith(f"-{2**31 * 536870911},")
     assert lines[3].split()[2] == "-0.01138166333439999872"  # 21 digits, a sign and a point
+
+
+@pytest.mark.parametrize(
+    "value", [2.0**-20, 0.5, 0.75, 1 / 3, 0.999999, 1.5, 2.5e-7, 5.985, 4095.5, 5000.5, 8191.9]
+)
+def test_a_factor_keeps_42_bits(value: float) -> None:
+    """ei_fixed.factor(): a value that is not a small integer becomes (m1 + m2 / 2**14 +
+    m3 / 2**28) / 2**s with m1 of exactly 14 bits (the most a viper product allows), so the
+    factor keeps 42 bits and is rounded to the nearest of them."""
+    m1, m2, m3, s = ei_fixed.factor(value)
+    assert 1 << 13 <= m1 < 1 << 14 and 0 <= m2 < 1 << 14 and 0 <= m3 < 1 << 14 and s > 0
+    bits = (m1 << 28) | (m2 << 14) | m3
+    assert abs(Fraction(bits, 2 ** (s + 28)) - Fraction(value)) <= Fraction(1, 2 ** (s + 29))
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, 7.0, 10000.0, 16383.0])
+def test_a_small_integer_factor_is_exact(value: float) -> None:
+    assert ei_fixed.factor(value) == (int(value), 0, 0, 0)
