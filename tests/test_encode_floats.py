@@ -13,6 +13,7 @@ import itertools
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import ei_ingest
 import pytest
@@ -105,6 +106,18 @@ def test_scaled_values_byte_for_byte_cpython() -> None:
     assert values_items(out.getvalue()) == item("f9 0001 f9 0003 fa 33c00000 f9 9400")
 
 
+def encoded_by_both(tmp_path: Path, cases: list[dict[str, Any]]) -> dict[str, Path]:
+    """CASES through scenarios/encode_batch.py on micropython and CPython: runtime -> its files."""
+    spec = tmp_path / "cases.json"
+    spec.write_text(json.dumps(cases))
+    dirs: dict[str, Path] = {}
+    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
+        out = dirs[runtime] = tmp_path / runtime
+        out.mkdir()
+        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+    return dirs
+
+
 def test_values_byte_for_byte_micropython_and_cpython(tmp_path: Path) -> None:
     cases = [
         {
@@ -118,12 +131,7 @@ def test_values_byte_for_byte_micropython_and_cpython(tmp_path: Path) -> None:
         }
         for tc in "fd"
     ]
-    spec = tmp_path / "cases.json"
-    spec.write_text(json.dumps(cases))
-    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
-        out = tmp_path / runtime
-        out.mkdir()
-        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+    for runtime, out in encoded_by_both(tmp_path, cases).items():
         for name in sorted(p.name for p in out.iterdir() if p.name.startswith("floats-")):
             raw = (out / name).read_bytes()
             assert values_items(raw) == expected_values_bytes(), f"{runtime} {name}"
@@ -146,12 +154,7 @@ def test_float_intervals_byte_for_byte_micropython_and_cpython(tmp_path: Path) -
          "rows": [[1]], "fmts": ["cbor"]}
         for i, (v, _, _) in enumerate(INTERVALS)
     ]  # fmt: skip
-    spec = tmp_path / "cases.json"
-    spec.write_text(json.dumps(cases))
-    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
-        out = tmp_path / runtime
-        out.mkdir()
-        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+    for runtime, out in encoded_by_both(tmp_path, cases).items():
         for i, (_, hexbytes, why) in enumerate(INTERVALS):
             files = sorted(out.glob(f"interval-{i}.*"))
             assert files, f"{runtime}: no file for {why}"
@@ -174,12 +177,7 @@ def test_float_rows_of_23_to_25_axes_micropython_and_cpython(tmp_path: Path) -> 
             case = {"id": case_id, "sensors": sensors, "interval_ms": 10, "rows": rows}
             cases.append(dict(case, typecode=typecode, scale=scale, fmts=["cbor"]))
             want[case_id] = [[f32(v * (scale or 1)) for v in row] for row in rows]
-    spec = tmp_path / "cases.json"
-    spec.write_text(json.dumps(cases))
-    for runtime, run in (("micropython", run_micropython), ("cpython", run_cpython)):
-        out = tmp_path / runtime
-        out.mkdir()
-        run(SCENARIOS / "encode_batch.py", str(spec), str(out))
+    for runtime, out in encoded_by_both(tmp_path, cases).items():
         for case_id, rows in want.items():
             for path in sorted(out.glob(f"{case_id}.*")):
                 raw = path.read_bytes()
