@@ -51,7 +51,7 @@ def plan(rec):
         struct.pack_into("<d", params, 4 * (q + 6), s)
         b = struct.pack(">d", s)
         e11 = ((b[0] & 0x7F) << 4) | (b[1] >> 4)
-        # A zero or subnormal scale (e11 = 0) is taken as 2**-1022 or more: its products land
+        # A zero or subnormal scale (e11 = 0) is taken as 1.f * 2**-1023: its products land
         # far below float32's normal range, which the kernel hands to rows() (the scale is
         # finite: Recording checks).
         m = (b[1] & 0x0F) | 0x10
