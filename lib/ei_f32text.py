@@ -7,12 +7,12 @@ as the same float32 is written, the way JSON.stringify writes numbers.
 
 The viper kernel `rows16` computes it for float32 buffers with values from about 1.2e-10 to
 6.7e7 (what sensors give): value * 10**k as an exact integer (the float's 26-bit scaled
-mantissa times 10**k, k <= 18, in 15-bit limbs: every product below 2**31, so 32-bit machine
-words hold them), shifted into 9 digits with the read-back interval around it; other values
+mantissa times 10**k, k <= 17, in 15-bit limbs: every product below 2**31, so 32-bit machine
+words hold them), shifted into 8 or 9 digits with the read-back interval around it; other values
 go to `rows`, the plain Python twin (any buffer, a scale, CPython), which calls write_f32.
 Both write the same bytes (tests compare them over many bit patterns).
 
-Memory: the module's code (~5 KiB as .mpy, viper included), a 456-byte table of powers of
+Memory: the module's code (~5 KiB as .mpy, viper included), a 432-byte table of powers of
 ten, a 72-byte scratch array; nothing per row on the viper path.
 """
 
@@ -28,7 +28,7 @@ _FLT_MAX = 3.4028234663852886e38
 _HEAD = const(2)  # params: [brackets around a row, scaled], then per axis the scale (a double)
 _STRIDE = const(2)
 _P10 = array("i", (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000))
-_KMAX = const(18)
+_KMAX = const(17)
 _TEN = array("i", bytes(4 * 6 * (_KMAX + 1)))  # 10**k in six 15-bit limbs, k = 0.._KMAX
 for _k in range(_KMAX + 1):
     for _j in range(6):
@@ -106,7 +106,7 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
     @micropython.viper
     def rows16(data, state, out, size: int, axes: int, stop: int, params):
         """rows() for float32 buffers; status 1 = the value at (row, axis) is for rows()
-        (outside 2**-33 .. 2**26), status 2 = NaN or infinity; nothing written for it."""
+        (not 0 and outside 2**-33 .. 2**26: NaN and infinity too); nothing written for it."""
         d = ptr32(data)  # noqa: F821 (viper built-in)
         st = ptr32(state)  # noqa: F821
         o = ptr8(out)  # noqa: F821
@@ -123,13 +123,12 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
             bits = int(d[i])
             e8 = (bits >> 23) & 0xFF
             m = bits & 0x7FFFFF
-            if e8 == 0xFF:
-                st[3] = 2
-                break
             zero = e8 == 0 and m == 0
             s = 152 - e8  # value * 10**kk = (4 * m) * 10**kk / 2**s
-            kk = 8 - (((e8 - 127) * 1233) >> 12)  # 8 - floor(log10(2**exponent))
-            if not zero and (e8 == 0 or s < 0 or s > 59 or kk > _KMAX):
+            # 7 - floor(log10(2**exponent)): value * 10**kk is in [10**7, 2 * 10**8), 9 digits
+            # or 8; with 8, one ulp is over 1.19 units of the 8th digit, so 8 always identify it
+            kk = 7 - (((e8 - 127) * 1233) >> 12)
+            if not zero and (s < 0 or s > 58):  # NaN, infinity and subnormals too
                 st[3] = 1
                 break
             if k:
@@ -151,43 +150,36 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                     pos += 1
                 even = (m & 1) == 0
                 delta = 2
-                if m == 0 and e8 > 1:
+                if m == 0:
                     delta = 1  # at a power of two the gap below is half the gap above
                 m |= 0x800000
                 x0 = (m << 2) & 0x7FFF
                 x1 = m >> 13
                 idx = s // 15
                 off = s - 15 * idx
-                vf = 0
-                while True:  # once, or twice when the estimate gave 10 digits
-                    # w[0:6] = 4m * 10**kk, w[6:12] = (4m - delta) * 10**kk (the interval's
-                    # low end), w[12:18] = (4m + 2) * 10**kk (its high end)
-                    t = 6 * kk
-                    c = 0
-                    cl = 0
-                    ch = 0
-                    j = 0
-                    while j < 6:
-                        tj = int(ten[t + j])
-                        c = x0 * tj + (c >> 15)
-                        if j:
-                            c += x1 * int(ten[t + j - 1])
-                        w[j] = c & 0x7FFF
-                        cl = (c & 0x7FFF) - delta * tj + (cl >> 15)
-                        w[6 + j] = cl & 0x7FFF
-                        ch = (c & 0x7FFF) + 2 * tj + (ch >> 15)
-                        w[12 + j] = ch & 0x7FFF
-                        j += 1
-                    vf = (
-                        (int(w[idx]) >> off)
-                        | (int(w[idx + 1]) << (15 - off))
-                        | (int(w[idx + 2]) << (30 - off))
-                    )
-                    if vf < 1000000000:
-                        break
-                    kk -= 1
-                lf = 0
-                hf = 0
+                # w[0:6] = 4m * 10**kk, w[6:12] = (4m - delta) * 10**kk (the interval's low
+                # end), w[12:18] = (4m + 2) * 10**kk (its high end)
+                t = 6 * kk
+                c = 0
+                cl = 0
+                ch = 0
+                j = 0
+                while j < 6:
+                    tj = int(ten[t + j])
+                    c = x0 * tj + (c >> 15)
+                    if j:
+                        c += x1 * int(ten[t + j - 1])
+                    w[j] = c & 0x7FFF
+                    cl = (c & 0x7FFF) - delta * tj + (cl >> 15)
+                    w[6 + j] = cl & 0x7FFF
+                    ch = (c & 0x7FFF) + 2 * tj + (ch >> 15)
+                    w[12 + j] = ch & 0x7FFF
+                    j += 1
+                vf = (
+                    (int(w[idx]) >> off)
+                    | (int(w[idx + 1]) << (15 - off))
+                    | (int(w[idx + 2]) << (30 - off))
+                )
                 lr = 0  # the remainders below the point: zero or not
                 hr = 0
                 j = 0
@@ -211,9 +203,11 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                     up = (int(w[idx]) >> (off - 1)) & 1
                 elif idx:
                     up = (int(w[idx - 1]) >> 14) & 1
+                # 1 significant digit first, then 2, ...; j = 0 (every digit) is always inside the
+                # interval: within half a unit of the value, which the interval passes either way
+                # (below a power of two too: checked for each of the 59 in range)
                 j = 8
-                n = 0
-                while True:  # 1 significant digit first, then 2, ... 9
+                while True:
                     if j:
                         t = int(p10[j])
                         n = (vf + (t >> 1)) // t
@@ -225,24 +219,23 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                         x < hf or (x == hf and (hr != 0 or even))
                     ):
                         break
-                    if j == 0:
-                        break
                     j -= 1
-                ex = j - kk  # the value is n * 10**ex
-                while n % 10 == 0:
-                    n //= 10
-                    ex += 1
+                # the value is n * 10**ex, n without a trailing 0 (one digit less would have
+                # been taken) and below 10**9
+                ex = j - kk
                 nd = 1
-                while nd < 10 and n >= int(p10[nd]):
+                while n >= int(p10[nd]):
                     nd += 1
-                point = nd + ex  # the value is 0.<digits> * 10**point
+                # the value is 0.<digits> * 10**point, point from -9 to 8: the kernel's values
+                # need neither the exponent form above 10**21 nor a "+" exponent
+                point = nd + ex
                 dot = 0  # digits before the '.', 0 for none
                 lead = 0  # zeros after "0." before the digits
-                if ex >= 0 and point <= 21:
+                if ex >= 0:
                     pass
-                elif point > 0 and point <= 21:
+                elif point > 0:
                     dot = point
-                elif point > -6 and point <= 0:
+                elif point > -6:
                     o[pos] = 0x30
                     o[pos + 1] = 0x2E
                     pos += 2
@@ -271,19 +264,15 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                     o[q] = 0x30 + n - t * 10
                     n = t
                 pos = end
-                if ex >= 0 and point <= 21:
+                if ex >= 0:
                     while ex:
                         o[pos] = 0x30
                         pos += 1
                         ex -= 1
-                elif point <= -6 or point > 21:
-                    ex = point - 1
+                elif point <= -6:
+                    ex = 1 - point  # written as e-<ex>
                     o[pos] = 0x65
                     o[pos + 1] = 0x2D
-                    if ex > 0:
-                        o[pos + 1] = 0x2B
-                    else:
-                        ex = -ex
                     pos += 2
                     if ex >= 10:
                         o[pos] = 0x30 + ex // 10

@@ -18,7 +18,7 @@ from typing import Any
 import ei_ingest
 import pytest
 from cbor_shape import check_shape, half_is_exact
-from daq import decode
+from daq import decode, f32
 from harness import SCENARIOS, run_cpython, run_micropython
 
 KEY = "fed53116f20684c067774ebf9e7bcbdc"
@@ -137,9 +137,28 @@ def test_values_byte_for_byte_micropython_and_cpython(tmp_path: Path) -> None:
             assert values_items(raw) == expected_values_bytes(), f"{runtime} {name}"
             got = [v for v in decode(raw)["payload"]["values"]]
             assert [struct.pack(">d", v) for v in got] == [
-                struct.pack(">d", float(struct.unpack(">f", struct.pack(">f", v))[0]))
-                for v, _, _ in CASES
+                struct.pack(">d", f32(v)) for v, _, _ in CASES
             ], "cbor2 reads back every value (as float32), signs included"
+
+
+def test_values_as_json_texts_micropython_and_cpython(tmp_path: Path) -> None:
+    """The same table in JSON (the float32 text kernel and its plain twin): every text reads
+    back as the value's float32, the largest and the most negative float32 included, and both
+    runtimes write the same texts."""
+    cases = [
+        {"id": f"texts-{tc}", "sensors": [["x", "u"]], "interval_ms": 10, "typecode": tc,
+         "rows": [[v] for v, _, _ in CASES], "fmts": ["json"]}
+        for tc in "fd"
+    ]  # fmt: skip
+    seen: dict[str, bytes] = {}
+    for runtime, out in encoded_by_both(tmp_path, cases).items():
+        for path in sorted(out.glob("texts-*")):
+            raw = path.read_bytes()
+            values = json.loads(raw)["payload"]["values"]
+            flat = [v[0] if isinstance(v, list) else v for v in values]
+            assert [f32(v) for v in flat] == [f32(v) for v, _, _ in CASES], f"{runtime} {path.name}"
+            texts = raw.split(b'"values":')[1]
+            assert seen.setdefault(path.name, texts) == texts, f"{runtime} {path.name}"
 
 
 # Every positive value of the table that an interval can be (below 2**32).
@@ -183,10 +202,6 @@ def test_float_rows_of_23_to_25_axes_micropython_and_cpython(tmp_path: Path) -> 
                 raw = path.read_bytes()
                 check_shape(raw)
                 assert decode(raw)["payload"]["values"] == rows, f"{runtime} {path.name}"
-
-
-def f32(x: float) -> float:
-    return float(struct.unpack(">f", struct.pack(">f", x))[0])
 
 
 def rounding_edges() -> list[tuple[int, float]]:

@@ -25,6 +25,7 @@ import ei_forward
 import ei_ingest
 import ei_sampler
 import pytest
+from daq import f32
 from harness import ROOT, SCENARIOS, run_cpython, run_micropython
 from scaled import check_fixed_column, decimals, json_texts
 
@@ -97,10 +98,6 @@ def cbor_values(raw: bytes) -> bytes:
     start = raw.index(b"\x66values\x9f") + 8
     assert raw[-1:] == b"\xff"
     return raw[start:-1]
-
-
-def f32(x: float) -> float:
-    return float(struct.unpack("<f", struct.pack("<f", x))[0])
 
 
 def readings(typecode: str) -> list[int]:

@@ -36,7 +36,8 @@ def readings(typecode, scales):
 
 
 def patterns():
-    """Float32 bit patterns: every exponent, with edge, random and short-decimal mantissas."""
+    """Float32 bit patterns: every exponent, with edge, random and short-decimal mantissas,
+    and the values around each one-digit decimal in the viper kernel's range."""
     out = []
     seed = 12345
     for e8 in range(255):
@@ -51,6 +52,15 @@ def patterns():
             else:
                 m = seed & 0x7FFFFF
             out.append(((j & 1) << 31) | (e8 << 23) | m)
+    for k in range(-10, 8):  # the kernel's one-digit texts d * 10**k, two ulps either side
+        for d in range(1, 10):
+            near = struct.unpack("<I", struct.pack("<f", d * 10.0**k))[0]
+            out.extend(range(near - 2, near + 3))
+    # A shorter decimal less than one unit of the 9th digit below an end of the readback
+    # interval, the end's bits below the point in limbs that cancel under XOR (found by a
+    # search over every float32 in the kernel's range): the kernel must see them as not zero.
+    out.extend((0x318C0420, 0x34333E16, 0x318C041F, 0x34333E15,
+                0x2F01D8F6, 0x3D865532, 0x2F01D8F5, 0x3D865531))  # fmt: skip
     for raw in range(-2048, 2048):  # what sensors give: counts times a decimal step
         for step in (0.01, 0.001, 1 / 7):
             out.append(struct.unpack("<I", struct.pack("<f", raw * step))[0])
