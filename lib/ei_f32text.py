@@ -12,7 +12,7 @@ words hold them), shifted into 8 or 9 digits with the read-back interval around 
 go to `rows`, the plain Python twin (any buffer, a scale, CPython), which calls write_f32.
 Both write the same bytes (tests compare them over many bit patterns).
 
-Memory: the module's code (~5 KiB as .mpy, viper included), a 432-byte table of powers of
+Memory: the module's code (~4.8 KiB as .mpy, viper included), a 432-byte table of powers of
 ten, a 72-byte scratch array; nothing per row on the viper path.
 """
 
