@@ -223,7 +223,7 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                 # the value is n * 10**ex, n without a trailing 0 (one digit less would have
                 # been taken) and below 10**9
                 ex = j - kk
-                nd = 1
+                nd = 0
                 while n >= int(p10[nd]):
                     nd += 1
                 # the value is 0.<digits> * 10**point, point from -9 to 8: the kernel's values
@@ -264,20 +264,20 @@ if sys.implementation.name == "micropython":  # CPython: the plain twins
                     o[q] = 0x30 + n - t * 10
                     n = t
                 pos = end
-                if ex >= 0:
-                    while ex:
-                        o[pos] = 0x30
-                        pos += 1
-                        ex -= 1
-                elif point <= -6:
-                    ex = 1 - point  # written as e-<ex>
+                while ex > 0:  # an integer's zeros
+                    o[pos] = 0x30
+                    pos += 1
+                    ex -= 1
+                if point <= -6:
+                    ex = 1 - point  # written as e-<ex>, ex from 7 to 10
                     o[pos] = 0x65
                     o[pos + 1] = 0x2D
                     pos += 2
-                    if ex >= 10:
-                        o[pos] = 0x30 + ex // 10
+                    if ex > 9:
+                        o[pos] = 0x31
                         pos += 1
-                    o[pos] = 0x30 + ex % 10
+                        ex -= 10
+                    o[pos] = 0x30 + ex
                     pos += 1
             i += 1
             k += 1
